@@ -1,0 +1,113 @@
+//! The operator command line. Holds no SQL: each command calls domain store functions.
+//!
+//! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
+//! non-zero exit.
+
+mod records;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, DbSettings, JwtSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "support-agent",
+    version,
+    about = "A multi-tenant AI customer-support agent for businesses that sell with Stripe",
+    after_help = "Settings come from flags, the environment, or a .env file in the working directory \
+                  (scripts/setup.sh writes one)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbSettings,
+    #[command(flatten)]
+    pub jwt: JwtSettings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations, as the owner role (DATABASE_OWNER_URL).
+    Migrate,
+    /// Manage tenants (the users who run a support desk).
+    #[command(subcommand)]
+    Users(records::UsersCmd),
+    /// Issue access tokens for the MCP server.
+    #[command(subcommand)]
+    Token(setup::TokenCmd),
+    /// Manage a tenant's customers.
+    #[command(subcommand)]
+    Customers(records::CustomersCmd),
+    /// Manage a tenant's tickets.
+    #[command(subcommand)]
+    Tickets(records::TicketsCmd),
+    /// Add and list messages on a ticket.
+    #[command(subcommand)]
+    Messages(records::MessagesCmd),
+    /// Tickets per tenant and system-wide totals over the last N days.
+    ///
+    /// The one command that reads across tenants: it connects as the owner role
+    /// (DATABASE_OWNER_URL), whose read-only operator policy sees every tenant's rows.
+    Stats(setup::StatsArgs),
+}
+
+/// Runs the command line and turns any error into one line on stderr.
+pub async fn main() -> ExitCode {
+    if let Err(e) = config::load_dotenv() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    crate::telemetry::init("warn");
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate => setup::migrate(&cli.db).await,
+        Command::Users(cmd) => records::users(&cli.db, cmd).await,
+        Command::Token(cmd) => setup::token(&cli.db, &cli.jwt, cmd).await,
+        Command::Customers(cmd) => records::customers(&cli.db, cmd).await,
+        Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
+        Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
+        Command::Stats(args) => setup::stats(&cli.db, args).await,
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause its parent already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out.replace(['\n', '\r'], " ")
+}
+
+/// Prints `value` as one JSON object on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+/// Parses a UUID argument with an error that names what was expected.
+fn parse_uuid(s: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::parse_str(s.trim())
+        .map_err(|_| format!("'{s}' is not a UUID (like 0190f1f4-8e3a-7c1e-9d2b-5a6f7e8d9c0b)"))
+}

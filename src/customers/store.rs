@@ -1,0 +1,202 @@
+//! The one place that reads and writes `customers`.
+
+use uuid::Uuid;
+
+use super::{Customer, CustomerSummary, CustomerUpdate, NewCustomer};
+use crate::db::{Cursor, constraint_violation};
+use crate::validate::{self, Email, MAX_NAME};
+use crate::{StoreError, TenantTx};
+
+fn conflict(err: sqlx::Error) -> StoreError {
+    constraint_violation(
+        err,
+        &[
+            ("customers_user_id_email_key", || {
+                StoreError::Conflict("a customer with this email already exists".into())
+            }),
+            ("customers_user_id_stripe_customer_id_key", || {
+                StoreError::Conflict("another customer already has this Stripe customer id".into())
+            }),
+        ],
+    )
+}
+
+pub async fn create(tx: &mut TenantTx, new: &NewCustomer<'_>) -> Result<Customer, StoreError> {
+    let name = validate::text("name", new.name, MAX_NAME)?;
+    let email = Email::parse("email", new.email)?;
+    let phone = validate::phone("phone", new.phone)?;
+    let stripe = validate::stripe_customer_id("stripe_customer_id", new.stripe_customer_id)?;
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "INSERT INTO customers (user_id, id, name, email, phone, stripe_customer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .bind(email.as_str())
+    .bind(phone)
+    .bind(stripe)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(conflict)
+}
+
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Customer, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "SELECT * FROM customers WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("customer"))
+}
+
+pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> Result<Customer, StoreError> {
+    let email = Email::parse("email", email)?;
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "SELECT * FROM customers WHERE user_id = $1 AND email = $2",
+    )
+    .bind(user_id)
+    .bind(email.as_str())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("customer"))
+}
+
+/// Customers whose name or email contains `query` (case-insensitive), with their open-ticket
+/// counts, best matches (exact email, then name prefix) first.
+pub async fn search(
+    tx: &mut TenantTx,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<CustomerSummary>, StoreError> {
+    let query = validate::text("query", query, MAX_NAME)?;
+    let pattern = format!("%{}%", escape_like(&query));
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, CustomerSummary>(
+        // language=PostgreSQL
+        "SELECT c.*, (SELECT count(*) FROM tickets t \
+                      WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                        AND t.status IN ('open', 'pending')) AS open_tickets \
+         FROM customers c \
+         WHERE c.user_id = $1 AND (c.name ILIKE $2 OR c.email ILIKE $2) \
+         ORDER BY (c.email = lower($3)) DESC, (c.name ILIKE $4) DESC, c.name, c.id \
+         LIMIT $5",
+    )
+    .bind(user_id)
+    .bind(&pattern)
+    .bind(&query)
+    .bind(format!("{}%", escape_like(&query)))
+    .bind(limit.clamp(1, 100))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
+/// Open-ticket counts for the given customers, in the same order.
+pub async fn summaries(
+    tx: &mut TenantTx,
+    customers: Vec<Customer>,
+) -> Result<Vec<CustomerSummary>, StoreError> {
+    let ids: Vec<Uuid> = customers.iter().map(|c| c.id).collect();
+    let user_id = tx.user_id();
+    let counts: Vec<(Uuid, i64)> = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT customer_id, count(*) FROM tickets \
+         WHERE user_id = $1 AND customer_id = ANY($2) AND status IN ('open', 'pending') \
+         GROUP BY customer_id",
+    )
+    .bind(user_id)
+    .bind(&ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(customers
+        .into_iter()
+        .map(|customer| {
+            let open_tickets = counts
+                .iter()
+                .find(|(id, _)| *id == customer.id)
+                .map_or(0, |(_, n)| *n);
+            CustomerSummary {
+                customer,
+                open_tickets,
+            }
+        })
+        .collect())
+}
+
+/// One page of customers, oldest first; pass the returned cursor back for the next page.
+pub async fn list(
+    tx: &mut TenantTx,
+    limit: i64,
+    after: Option<Cursor>,
+) -> Result<(Vec<Customer>, Option<Cursor>), StoreError> {
+    let limit = limit.clamp(1, 100);
+    let user_id = tx.user_id();
+    let mut rows = sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "SELECT * FROM customers \
+         WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3)) \
+         ORDER BY created_at, id LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(after.map(|c| c.created_at))
+    .bind(after.map(|c| c.id))
+    .bind(limit + 1)
+    .fetch_all(tx.conn())
+    .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|c| Cursor {
+            created_at: c.created_at,
+            id: c.id,
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    changes: &CustomerUpdate<'_>,
+) -> Result<Customer, StoreError> {
+    let name = changes
+        .name
+        .map(|n| validate::text("name", n, MAX_NAME))
+        .transpose()?;
+    let email = changes.email.map(|e| Email::parse("email", e)).transpose()?;
+    let phone = validate::phone("phone", changes.phone)?;
+    let stripe = validate::stripe_customer_id("stripe_customer_id", changes.stripe_customer_id)?;
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "UPDATE customers SET \
+            name = COALESCE($3, name), email = COALESCE($4, email), \
+            phone = COALESCE($5, phone), stripe_customer_id = COALESCE($6, stripe_customer_id) \
+         WHERE user_id = $1 AND id = $2 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(name)
+    .bind(email.as_ref().map(Email::as_str))
+    .bind(phone)
+    .bind(stripe)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(conflict)?
+    .ok_or(StoreError::NotFound("customer"))
+}
+
+/// Escapes LIKE's wildcards so that user text matches literally.
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

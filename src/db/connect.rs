@@ -1,0 +1,128 @@
+//! Opening pools with errors a person can act on, checking pgvector, running migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::config::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{setting} is not a valid PostgreSQL URL: {reason}")]
+    BadUrl {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("cannot reach PostgreSQL at {target} ({setting}): {reason}; is the server running? (scripts/setup.sh starts it)")]
+    Unreachable {
+        setting: &'static str,
+        target: String,
+        reason: String,
+    },
+    #[error("PostgreSQL at {target} refused {setting}: {reason}")]
+    Refused {
+        setting: &'static str,
+        target: String,
+        reason: String,
+    },
+    #[error("the database {target} has no pgvector extension (0.8 or later): run scripts/setup.sh")]
+    NoPgvector { target: String },
+    #[error("migrating the database failed: {0}")]
+    Migrate(String),
+}
+
+/// Opens a pool for the URL held in `setting` (named in errors; the URL itself never is, since it
+/// carries a password). Fails fast, with one sentence, when the server cannot be reached.
+pub async fn connect(
+    setting: &'static str,
+    url: &Secret,
+    max_connections: u32,
+) -> Result<PgPool, ConnectError> {
+    let options = PgConnectOptions::from_str(url.expose()).map_err(|e| ConnectError::BadUrl {
+        setting,
+        reason: strip_url(&e.to_string()),
+    })?;
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Io(io) => ConnectError::Unreachable {
+                setting,
+                target,
+                reason: io.to_string(),
+            },
+            sqlx::Error::PoolTimedOut => ConnectError::Unreachable {
+                setting,
+                target,
+                reason: "timed out".into(),
+            },
+            other => ConnectError::Refused {
+                setting,
+                target,
+                reason: strip_url(&other.to_string()),
+            },
+        })
+}
+
+/// Errors from URL parsing can quote the URL; keep anything after a scheme out of messages.
+fn strip_url(s: &str) -> String {
+    match s.find("postgres") {
+        Some(i) if s[i..].contains("://") => format!("{}<url>", &s[..i]),
+        _ => s.to_owned(),
+    }
+}
+
+/// Fails with [`ConnectError::NoPgvector`] unless the connected database has `vector` installed.
+pub async fn check_pgvector(pool: &PgPool) -> Result<(), ConnectError> {
+    let installed: Option<String> =
+        sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+    match installed {
+        Some(v) if version_at_least(&v, (0, 8)) => Ok(()),
+        _ => {
+            let target: String = sqlx::query_scalar("SELECT current_database()")
+                .fetch_one(pool)
+                .await
+                .unwrap_or_default();
+            Err(ConnectError::NoPgvector { target })
+        }
+    }
+}
+
+fn version_at_least(v: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
+/// Applies the embedded migrations; run as the owner role.
+pub async fn migrate(owner: &PgPool) -> Result<(), ConnectError> {
+    check_pgvector(owner).await?;
+    sqlx::migrate!("./migrations")
+        .run(owner)
+        .await
+        .map_err(|e| ConnectError::Migrate(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pgvector_versions_compare_numerically() {
+        assert!(version_at_least("0.8.0", (0, 8)));
+        assert!(version_at_least("0.10.1", (0, 8)));
+        assert!(!version_at_least("0.7.4", (0, 8)));
+    }
+}

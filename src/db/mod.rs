@@ -1,0 +1,82 @@
+//! Connection pools, migrations and the tenant-scoped transaction every store function runs in.
+
+mod connect;
+mod cursor;
+mod error;
+
+pub use connect::{ConnectError, check_pgvector, connect, migrate};
+pub use cursor::{Cursor, CursorError};
+pub use error::{StoreError, constraint_violation};
+
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{AssertSqlSafe, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::Tenant;
+
+/// The service-role pool. All tenant data goes through [`Db::begin`].
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Begins a transaction whose first statement sets the tenant context (SECURITY.md R3).
+    ///
+    /// `BEGIN` and `SET LOCAL` travel in one round trip. The literal is formatted from the typed
+    /// `Uuid`, whose text form cannot carry a quote; being transaction-local, it is gone at COMMIT or
+    /// ROLLBACK and never reaches the next borrower of the pooled connection.
+    pub async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, StoreError> {
+        let sql = begin_sql(tenant.id());
+        let tx = self.pool.begin_with(AssertSqlSafe(sql)).await?;
+        Ok(TenantTx {
+            tx,
+            tenant: *tenant,
+        })
+    }
+}
+
+fn begin_sql(user_id: Uuid) -> String {
+    format!("BEGIN; SET LOCAL app.current_user_id = '{}'", user_id.hyphenated())
+}
+
+/// A transaction bound to one tenant. Store functions take it first: the tenant they filter by
+/// (`WHERE user_id = $1`) is the very one the row-level-security context was set to.
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: Tenant,
+}
+
+impl TenantTx {
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The tenant's id, for binding as `$1`.
+    pub fn user_id(&self) -> Uuid {
+        self.tenant.id()
+    }
+
+    /// The connection, for running queries inside the transaction.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}

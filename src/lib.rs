@@ -1,0 +1,22 @@
+//! support-agent: a multi-tenant AI customer-support agent for businesses that sell with Stripe.
+//!
+//! Every tenant-owned row carries `user_id`. Isolation is enforced three times: by the [`Tenant`]
+//! type that only the auth layer (or one loudly named operator constructor) can make, by
+//! `WHERE user_id = …` in every query, and by forced row-level security under a service role that
+//! cannot bypass it (see `migrations/`).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod messages;
+pub mod stats;
+pub mod telemetry;
+pub mod tenant;
+pub mod tickets;
+pub mod users;
+pub mod validate;
+
+pub use db::{Db, StoreError, TenantTx};
+pub use tenant::Tenant;

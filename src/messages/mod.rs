@@ -1,0 +1,41 @@
+//! Messages on a ticket: from the customer, from an agent, or drafted by the AI.
+
+pub mod store;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, clap::ValueEnum)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Sender {
+    Agent,
+    Customer,
+    Ai,
+}
+
+/// The life of an `ai` message: drafted, then approved and sent, or discarded, by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum DraftState {
+    Draft,
+    Approved,
+    Sent,
+    Discarded,
+}
+
+/// A row of `messages`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Message {
+    pub user_id: Uuid,
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub sender_type: Sender,
+    pub content: String,
+    /// Set for `ai` messages only.
+    pub draft_state: Option<DraftState>,
+    pub created_at: DateTime<Utc>,
+}

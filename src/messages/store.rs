@@ -1,0 +1,54 @@
+//! The one place that reads and writes `messages`.
+
+use uuid::Uuid;
+
+use super::{DraftState, Message, Sender};
+use crate::db::constraint_violation;
+use crate::validate::{self, MAX_BODY};
+use crate::{StoreError, TenantTx};
+
+/// Adds a message to a ticket of the calling tenant. An `ai` message starts as a `draft`: sending
+/// it is a person's step.
+pub async fn add(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    sender: Sender,
+    content: &str,
+) -> Result<Message, StoreError> {
+    let content = validate::text("content", content, MAX_BODY)?;
+    let draft_state = (sender == Sender::Ai).then_some(DraftState::Draft);
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "INSERT INTO messages (user_id, id, ticket_id, sender_type, content, draft_state) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(sender)
+    .bind(content)
+    .bind(draft_state)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| {
+        // The composite key (user_id, ticket_id) makes another tenant's ticket look absent.
+        constraint_violation(e, &[("messages_user_id_ticket_id_fkey", || {
+            StoreError::NotFound("ticket")
+        })])
+    })
+}
+
+/// A ticket's messages, oldest first.
+pub async fn list_by_ticket(tx: &mut TenantTx, ticket_id: Uuid) -> Result<Vec<Message>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}

@@ -1,0 +1,132 @@
+//! The one place that reads and writes `tickets`.
+
+use uuid::Uuid;
+
+use super::{NewTicket, Page, Priority, Status, Ticket, TicketFilter, TicketThread};
+use crate::db::{Cursor, constraint_violation};
+use crate::validate::{self, MAX_BODY, MAX_SUBJECT};
+use crate::{StoreError, TenantTx, customers, messages};
+
+pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, StoreError> {
+    let subject = validate::text("subject", new.subject, MAX_SUBJECT)?;
+    let description = validate::bounded("description", new.description.unwrap_or("").trim(), MAX_BODY)?;
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        "INSERT INTO tickets (user_id, id, customer_id, subject, description, priority) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(new.customer_id)
+    .bind(subject)
+    .bind(description)
+    .bind(new.priority.unwrap_or(Priority::Medium))
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| {
+        // The composite key (user_id, customer_id) makes another tenant's customer look absent.
+        constraint_violation(e, &[("tickets_user_id_customer_id_fkey", || {
+            StoreError::NotFound("customer")
+        })])
+    })
+}
+
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Ticket, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        "SELECT * FROM tickets WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("ticket"))
+}
+
+/// The ticket, its customer and its messages.
+pub async fn get_thread(tx: &mut TenantTx, id: Uuid) -> Result<TicketThread, StoreError> {
+    let ticket = get(tx, id).await?;
+    let customer = customers::store::get(tx, ticket.customer_id).await?;
+    let messages = messages::store::list_by_ticket(tx, id).await?;
+    Ok(TicketThread {
+        ticket,
+        customer,
+        messages,
+    })
+}
+
+/// Newest first, filtered, one page at a time. The cursor is the position of the last row
+/// returned, so rows inserted while a client pages never shift what it has yet to see.
+pub async fn list(
+    tx: &mut TenantTx,
+    filter: &TicketFilter,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<Ticket>, StoreError> {
+    let after = cursor
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(|e| StoreError::invalid("cursor", e.to_string()))?;
+    let limit = limit.clamp(1, 100);
+    let user_id = tx.user_id();
+    let mut rows = sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        "SELECT * FROM tickets \
+         WHERE user_id = $1 \
+           AND ($2::text IS NULL OR status = $2) \
+           AND ($3::text IS NULL OR priority = $3) \
+           AND ($4::uuid IS NULL OR customer_id = $4) \
+           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
+         ORDER BY created_at DESC, id DESC \
+         LIMIT $7",
+    )
+    .bind(user_id)
+    .bind(filter.status.map(Status::as_str))
+    .bind(filter.priority.map(Priority::as_str))
+    .bind(filter.customer_id)
+    .bind(after.map(|c| c.created_at))
+    .bind(after.map(|c| c.id))
+    .bind(limit + 1)
+    .fetch_all(tx.conn())
+    .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|t| {
+            Cursor {
+                created_at: t.created_at,
+                id: t.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows,
+        next_cursor,
+    })
+}
+
+/// Sets status and/or priority; setting a value a ticket already has changes nothing else.
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    status: Option<Status>,
+    priority: Option<Priority>,
+) -> Result<Ticket, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        "UPDATE tickets SET status = COALESCE($3, status), priority = COALESCE($4, priority) \
+         WHERE user_id = $1 AND id = $2 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(status)
+    .bind(priority)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("ticket"))
+}

@@ -1,0 +1,71 @@
+//! The one place that reads and writes `users`.
+
+use uuid::Uuid;
+
+use super::{NewUser, User, hash_password, verify_password_hash};
+use crate::config::Secret;
+use crate::validate::{self, Email, MAX_NAME};
+use crate::{Db, StoreError, Tenant, TenantTx, db::constraint_violation};
+
+/// Creates a tenant. The new row is written under its own tenant context, so the row-level
+/// security WITH CHECK holds for it like for any other row.
+pub async fn create(db: &Db, new: &NewUser<'_>) -> Result<(Tenant, User), StoreError> {
+    let name = validate::text("name", new.name, MAX_NAME)?;
+    let email = Email::parse("email", new.email)?;
+    let password_hash = match new.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let tenant = Tenant::for_new_user(Uuid::now_v7());
+    let mut tx = db.begin(&tenant).await?;
+    let user = sqlx::query_as::<_, User>(
+        // language=PostgreSQL
+        "INSERT INTO users (id, name, email, password_hash) VALUES ($1, $2, $3, $4) \
+         RETURNING id, name, email, password_hash, stripe_customer_id, created_at, updated_at",
+    )
+    .bind(tenant.id())
+    .bind(&name)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| {
+        constraint_violation(e, &[("users_email_key", || {
+            StoreError::Conflict("a user with this email already exists".into())
+        })])
+    })?;
+    tx.commit().await?;
+    Ok((tenant, user))
+}
+
+/// The calling tenant's own row.
+pub async fn find(tx: &mut TenantTx) -> Result<User, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, User>(
+        // language=PostgreSQL
+        "SELECT id, name, email, password_hash, stripe_customer_id, created_at, updated_at \
+         FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("user"))
+}
+
+/// True when `password` matches the tenant's stored hash; false when it does not or none is set.
+pub async fn verify_password(tx: &mut TenantTx, password: &Secret) -> Result<bool, StoreError> {
+    let user = find(tx).await?;
+    Ok(match user.password_hash {
+        Some(hash) => verify_password_hash(password, &hash).await,
+        None => false,
+    })
+}
+
+/// Checks that `user_id` names an existing tenant and returns it: the operator CLI's `--user`.
+pub async fn resolve_operator_tenant(db: &Db, user_id: Uuid) -> Result<Tenant, StoreError> {
+    let tenant = Tenant::from_trusted_operator_input(user_id);
+    let mut tx = db.begin(&tenant).await?;
+    find(&mut tx).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
