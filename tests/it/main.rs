@@ -1,0 +1,8 @@
+//! Integration tests against a real PostgreSQL with pgvector; each test on its own database.
+//! One test binary (faster to build and link than one per file).
+
+mod cli;
+mod common;
+mod isolation;
+mod jwt;
+mod stores;
