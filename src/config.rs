@@ -48,11 +48,21 @@ pub struct DbSettings {
     pub database_url: Option<Secret>,
 
     /// PostgreSQL URL of the owner role that runs migrations and the cross-tenant `stats`.
-    #[arg(long, env = "DATABASE_OWNER_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_OWNER_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_owner_url: Option<Secret>,
 
     /// Most connections the service pool opens.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true, default_value_t = 10)]
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        global = true,
+        default_value_t = 10
+    )]
     pub database_max_connections: u32,
 }
 
@@ -78,11 +88,21 @@ pub struct JwtSettings {
     pub jwt_secret: Option<Secret>,
 
     /// The `iss` every token must carry.
-    #[arg(long, env = "JWT_ISSUER", global = true, default_value = "support-agent")]
+    #[arg(
+        long,
+        env = "JWT_ISSUER",
+        global = true,
+        default_value = "support-agent"
+    )]
     pub jwt_issuer: String,
 
     /// The `aud` every token must carry: this server's name.
-    #[arg(long, env = "JWT_AUDIENCE", global = true, default_value = "support-agent")]
+    #[arg(
+        long,
+        env = "JWT_AUDIENCE",
+        global = true,
+        default_value = "support-agent"
+    )]
     pub jwt_audience: String,
 
     /// Public keys for asymmetric tokens, selected by the token's `kid`: a comma-separated list of
@@ -118,9 +138,7 @@ pub fn load_dotenv() -> Result<(), SettingError> {
 /// Parses durations such as `90s`, `15m`, `24h`, `7d`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     let n: u64 = digits
         .parse()

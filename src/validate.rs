@@ -26,11 +26,15 @@ impl Email {
         if s.chars().count() < 3 || s.chars().count() > 320 {
             return bad("an email address has 3 to 320 characters");
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        {
             return bad("an email address has no spaces, control characters or angle brackets");
         }
         match s.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
+            Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+            {
                 Ok(Self(s))
             }
             _ => bad("expected an address like name@example.com"),
@@ -112,13 +116,16 @@ pub fn stripe_customer_id(
         return Ok(None);
     };
     let ok = s.len() <= 254
-        && s
-            .strip_prefix("cus_")
-            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+        && s.strip_prefix("cus_").is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        });
     if ok {
         Ok(Some(s.to_owned()))
     } else {
-        Err(StoreError::invalid(field, "expected a Stripe customer id like cus_NffrFeUfNV2Hib"))
+        Err(StoreError::invalid(
+            field,
+            "expected a Stripe customer id like cus_NffrFeUfNV2Hib",
+        ))
     }
 }
 
@@ -134,7 +141,15 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ada", "@x", "a@", "a b@x.com", "a@b@c", "x'; DROP TABLE users;--"] {
+        for bad in [
+            "",
+            "ada",
+            "@x",
+            "a@",
+            "a b@x.com",
+            "a@b@c",
+            "x'; DROP TABLE users;--",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -149,9 +164,17 @@ mod tests {
 
     #[test]
     fn stripe_ids_and_phones_are_checked() {
-        assert!(stripe_customer_id("s", Some("cus_abc123")).expect("ok").is_some());
+        assert!(
+            stripe_customer_id("s", Some("cus_abc123"))
+                .expect("ok")
+                .is_some()
+        );
         assert!(stripe_customer_id("s", Some("acct_1")).is_err());
-        assert!(phone("phone", Some("+1 (555) 010-9999")).expect("ok").is_some());
+        assert!(
+            phone("phone", Some("+1 (555) 010-9999"))
+                .expect("ok")
+                .is_some()
+        );
         assert!(phone("phone", Some("call me")).is_err());
     }
 }

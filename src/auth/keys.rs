@@ -41,7 +41,10 @@ pub fn parse_signing_key(spec: &str) -> Result<(String, Algorithm, EncodingKey),
     Ok((kid, alg, key))
 }
 
-fn read_spec(name: &'static str, entry: &str) -> Result<(String, Algorithm, Vec<u8>), SettingError> {
+fn read_spec(
+    name: &'static str,
+    entry: &str,
+) -> Result<(String, Algorithm, Vec<u8>), SettingError> {
     let (kid, rest) = entry
         .split_once('=')
         .ok_or_else(|| invalid(name, format!("'{entry}' is not KID=ALG:PATH")))?;
@@ -51,7 +54,12 @@ fn read_spec(name: &'static str, entry: &str) -> Result<(String, Algorithm, Vec<
     let alg = match alg {
         "EdDSA" => Algorithm::EdDSA,
         "RS256" => Algorithm::RS256,
-        other => return Err(invalid(name, format!("algorithm {other} is not EdDSA or RS256"))),
+        other => {
+            return Err(invalid(
+                name,
+                format!("algorithm {other} is not EdDSA or RS256"),
+            ));
+        }
     };
     if kid.is_empty() {
         return Err(invalid(name, "a key id (kid) must not be empty"));

@@ -85,7 +85,10 @@ impl JwtAuth {
         if secret.is_none() && public_keys.is_empty() {
             return Err(SettingError::Missing("JWT_SECRET"));
         }
-        for (name, value) in [("JWT_ISSUER", &s.jwt_issuer), ("JWT_AUDIENCE", &s.jwt_audience)] {
+        for (name, value) in [
+            ("JWT_ISSUER", &s.jwt_issuer),
+            ("JWT_AUDIENCE", &s.jwt_audience),
+        ] {
             if value.trim().is_empty() {
                 return Err(SettingError::Invalid {
                     name,

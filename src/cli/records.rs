@@ -191,7 +191,10 @@ pub(super) async fn customers(settings: &DbSettings, cmd: CustomersCmd) -> anyho
             if json {
                 return print_json(&customer);
             }
-            println!("created customer {} ({} <{}>)", customer.id, customer.name, customer.email);
+            println!(
+                "created customer {} ({} <{}>)",
+                customer.id, customer.name, customer.email
+            );
         }
         CustomersCmd::List { user, limit, json } => {
             let tenant = tenant(&db, user).await?;
@@ -199,7 +202,9 @@ pub(super) async fn customers(settings: &DbSettings, cmd: CustomersCmd) -> anyho
             let (rows, next) = customers::store::list(&mut tx, limit, None).await?;
             tx.commit().await?;
             if json {
-                return print_json(&json!({"customers": rows, "next_cursor": next.map(|c| c.encode())}));
+                return print_json(
+                    &json!({"customers": rows, "next_cursor": next.map(|c| c.encode())}),
+                );
             }
             for c in rows {
                 println!("{}  {:<30}  {}", c.id, c.name, c.email);
@@ -238,7 +243,10 @@ pub(super) async fn tickets(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::R
             if json {
                 return print_json(&ticket);
             }
-            println!("created ticket {} for {} ({})", ticket.id, customer.email, ticket.priority);
+            println!(
+                "created ticket {} for {} ({})",
+                ticket.id, customer.email, ticket.priority
+            );
         }
         TicketsCmd::List {
             user,
@@ -258,7 +266,9 @@ pub(super) async fn tickets(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::R
             let page = tickets::store::list(&mut tx, &filter, limit, cursor.as_deref()).await?;
             tx.commit().await?;
             if json {
-                return print_json(&json!({"tickets": page.items, "next_cursor": page.next_cursor}));
+                return print_json(
+                    &json!({"tickets": page.items, "next_cursor": page.next_cursor}),
+                );
             }
             for t in &page.items {
                 println!("{}  {:<8} {:<7} {}", t.id, t.status, t.priority, t.subject);
@@ -277,13 +287,22 @@ pub(super) async fn tickets(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::R
             }
             let t = &thread.ticket;
             println!("{} [{} / {}] {}", t.id, t.status, t.priority, t.subject);
-            println!("customer: {} <{}>", thread.customer.name, thread.customer.email);
+            println!(
+                "customer: {} <{}>",
+                thread.customer.name, thread.customer.email
+            );
             if !t.description.is_empty() {
                 println!("\n{}", t.description);
             }
             for m in &thread.messages {
-                let state = m.draft_state.map(|s| format!(" ({s:?})").to_lowercase()).unwrap_or_default();
-                println!("\n--- {:?}{} {}\n{}", m.sender_type, state, m.created_at, m.content);
+                let state = m
+                    .draft_state
+                    .map(|s| format!(" ({s:?})").to_lowercase())
+                    .unwrap_or_default();
+                println!(
+                    "\n--- {:?}{} {}\n{}",
+                    m.sender_type, state, m.created_at, m.content
+                );
             }
         }
     }
@@ -310,6 +329,9 @@ pub(super) async fn messages(settings: &DbSettings, cmd: MessagesCmd) -> anyhow:
     if json {
         return print_json(&message);
     }
-    println!("added message {} to ticket {}", message.id, message.ticket_id);
+    println!(
+        "added message {} to ticket {}",
+        message.id, message.ticket_id
+    );
     Ok(())
 }

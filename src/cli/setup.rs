@@ -75,12 +75,25 @@ pub(super) async fn stats(settings: &DbSettings, args: StatsArgs) -> anyhow::Res
         return print_json(&s);
     }
     let t = &s.totals;
-    println!("last {} days (since {})", s.days, s.since.format("%Y-%m-%d %H:%M UTC"));
+    println!(
+        "last {} days (since {})",
+        s.days,
+        s.since.format("%Y-%m-%d %H:%M UTC")
+    );
     println!(
         "users {}  customers {}  tickets {} (open {}, resolved {})  messages {} (ai drafts {})",
-        t.users, t.customers, t.tickets, t.open_tickets, t.resolved_tickets, t.messages, t.ai_drafts
+        t.users,
+        t.customers,
+        t.tickets,
+        t.open_tickets,
+        t.resolved_tickets,
+        t.messages,
+        t.ai_drafts
     );
-    println!("{:<36}  {:>7}  {:>5}  {:>8}  email", "user", "tickets", "open", "resolved");
+    println!(
+        "{:<36}  {:>7}  {:>5}  {:>8}  email",
+        "user", "tickets", "open", "resolved"
+    );
     for u in &s.per_user {
         println!(
             "{:<36}  {:>7}  {:>5}  {:>8}  {}",

@@ -173,7 +173,10 @@ pub async fn update(
         .name
         .map(|n| validate::text("name", n, MAX_NAME))
         .transpose()?;
-    let email = changes.email.map(|e| Email::parse("email", e)).transpose()?;
+    let email = changes
+        .email
+        .map(|e| Email::parse("email", e))
+        .transpose()?;
     let phone = validate::phone("phone", changes.phone)?;
     let stripe = validate::stripe_customer_id("stripe_customer_id", changes.stripe_customer_id)?;
     let user_id = tx.user_id();
@@ -198,5 +201,7 @@ pub async fn update(
 
 /// Escapes LIKE's wildcards so that user text matches literally.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

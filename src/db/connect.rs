@@ -3,7 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::config::Secret;
 
@@ -14,7 +15,9 @@ pub enum ConnectError {
         setting: &'static str,
         reason: String,
     },
-    #[error("cannot reach PostgreSQL at {target} ({setting}): {reason}; is the server running? (scripts/setup.sh starts it)")]
+    #[error(
+        "cannot reach PostgreSQL at {target} ({setting}): {reason}; is the server running? (scripts/setup.sh starts it)"
+    )]
     Unreachable {
         setting: &'static str,
         target: String,
@@ -39,6 +42,15 @@ pub async fn connect(
     url: &Secret,
     max_connections: u32,
 ) -> Result<PgPool, ConnectError> {
+    let scheme_ok = ["postgres://", "postgresql://"]
+        .iter()
+        .any(|p| url.expose().starts_with(p));
+    if !scheme_ok {
+        return Err(ConnectError::BadUrl {
+            setting,
+            reason: "it must start with postgres:// or postgresql://".into(),
+        });
+    }
     let options = PgConnectOptions::from_str(url.expose()).map_err(|e| ConnectError::BadUrl {
         setting,
         reason: strip_url(&e.to_string()),
@@ -49,28 +61,27 @@ pub async fn connect(
         options.get_port(),
         options.get_database().unwrap_or("")
     );
-    PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
+    // One direct connection first: a pool retries a refused connection until its acquire timeout
+    // and then reports only "timed out", where a direct attempt fails at once with the cause.
+    let probe = PgConnection::connect_with(&options)
         .await
         .map_err(|e| match e {
             sqlx::Error::Io(io) => ConnectError::Unreachable {
                 setting,
-                target,
+                target: target.clone(),
                 reason: io.to_string(),
-            },
-            sqlx::Error::PoolTimedOut => ConnectError::Unreachable {
-                setting,
-                target,
-                reason: "timed out".into(),
             },
             other => ConnectError::Refused {
                 setting,
-                target,
+                target: target.clone(),
                 reason: strip_url(&other.to_string()),
             },
-        })
+        })?;
+    let _ = probe.close().await;
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options))
 }
 
 /// Errors from URL parsing can quote the URL; keep anything after a scheme out of messages.

@@ -20,7 +20,11 @@ pub struct CursorError;
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = format!("{}.{}", self.created_at.timestamp_micros(), self.id.simple());
+        let raw = format!(
+            "{}.{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        );
         URL_SAFE_NO_PAD.encode(raw)
     }
 

@@ -31,19 +31,16 @@ impl StoreError {
     }
 }
 
+/// A constraint name (as in `migrations/`) and the error to report when it is violated.
+pub type KnownConstraint<'a> = (&'a str, fn() -> StoreError);
+
 /// Maps a violated constraint to the store error named for it; other errors pass through.
-///
-/// `known` pairs constraint names (as in `migrations/`) with the error to report.
-pub fn constraint_violation(
-    err: sqlx::Error,
-    known: &[(&str, fn() -> StoreError)],
-) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        if let Some(name) = db.constraint() {
-            if let Some((_, make)) = known.iter().find(|(c, _)| *c == name) {
-                return make();
-            }
-        }
+pub fn constraint_violation(err: sqlx::Error, known: &[KnownConstraint<'_>]) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && let Some(name) = db.constraint()
+        && let Some((_, make)) = known.iter().find(|(c, _)| *c == name)
+    {
+        return make();
     }
     StoreError::Database(err)
 }

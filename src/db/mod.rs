@@ -45,7 +45,10 @@ impl Db {
 }
 
 fn begin_sql(user_id: Uuid) -> String {
-    format!("BEGIN; SET LOCAL app.current_user_id = '{}'", user_id.hyphenated())
+    format!(
+        "BEGIN; SET LOCAL app.current_user_id = '{}'",
+        user_id.hyphenated()
+    )
 }
 
 /// A transaction bound to one tenant. Store functions take it first: the tenant they filter by

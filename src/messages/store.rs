@@ -33,14 +33,20 @@ pub async fn add(
     .await
     .map_err(|e| {
         // The composite key (user_id, ticket_id) makes another tenant's ticket look absent.
-        constraint_violation(e, &[("messages_user_id_ticket_id_fkey", || {
-            StoreError::NotFound("ticket")
-        })])
+        constraint_violation(
+            e,
+            &[("messages_user_id_ticket_id_fkey", || {
+                StoreError::NotFound("ticket")
+            })],
+        )
     })
 }
 
 /// A ticket's messages, oldest first.
-pub async fn list_by_ticket(tx: &mut TenantTx, ticket_id: Uuid) -> Result<Vec<Message>, StoreError> {
+pub async fn list_by_ticket(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+) -> Result<Vec<Message>, StoreError> {
     let user_id = tx.user_id();
     let rows = sqlx::query_as::<_, Message>(
         // language=PostgreSQL

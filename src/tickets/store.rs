@@ -9,7 +9,11 @@ use crate::{StoreError, TenantTx, customers, messages};
 
 pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, StoreError> {
     let subject = validate::text("subject", new.subject, MAX_SUBJECT)?;
-    let description = validate::bounded("description", new.description.unwrap_or("").trim(), MAX_BODY)?;
+    let description = validate::bounded(
+        "description",
+        new.description.unwrap_or("").trim(),
+        MAX_BODY,
+    )?;
     let user_id = tx.user_id();
     sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
@@ -26,9 +30,12 @@ pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, St
     .await
     .map_err(|e| {
         // The composite key (user_id, customer_id) makes another tenant's customer look absent.
-        constraint_violation(e, &[("tickets_user_id_customer_id_fkey", || {
-            StoreError::NotFound("customer")
-        })])
+        constraint_violation(
+            e,
+            &[("tickets_user_id_customer_id_fkey", || {
+                StoreError::NotFound("customer")
+            })],
+        )
     })
 }
 

@@ -30,7 +30,10 @@ impl fmt::Debug for User {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("email", &self.email)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "[redacted]"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[redacted]"),
+            )
             .field("stripe_customer_id", &self.stripe_customer_id)
             .finish()
     }

@@ -1,8 +1,8 @@
 //! argon2id password hashing (SECURITY.md J3), off the async runtime's threads.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 use crate::StoreError;
 use crate::config::Secret;
@@ -13,7 +13,7 @@ pub const MAX_PASSWORD: usize = 1024;
 /// Hashes with argon2id and its recommended parameters, in the PHC string format.
 pub async fn hash_password(password: &Secret) -> Result<String, StoreError> {
     let len = password.expose().chars().count();
-    if len < 8 || len > MAX_PASSWORD {
+    if !(8..=MAX_PASSWORD).contains(&len) {
         return Err(StoreError::invalid(
             "password",
             format!("must have 8 to {MAX_PASSWORD} characters"),

@@ -30,9 +30,12 @@ pub async fn create(db: &Db, new: &NewUser<'_>) -> Result<(Tenant, User), StoreE
     .fetch_one(tx.conn())
     .await
     .map_err(|e| {
-        constraint_violation(e, &[("users_email_key", || {
-            StoreError::Conflict("a user with this email already exists".into())
-        })])
+        constraint_violation(
+            e,
+            &[("users_email_key", || {
+                StoreError::Conflict("a user with this email already exists".into())
+            })],
+        )
     })?;
     tx.commit().await?;
     Ok((tenant, user))

@@ -18,7 +18,6 @@ use support_agent::{Db, Tenant, db};
 use uuid::Uuid;
 
 pub struct TestDb {
-    pub name: String,
     /// Service-role URL of this test's database.
     pub app_url: String,
     /// Owner-role URL of this test's database.
@@ -52,7 +51,12 @@ fn template_name() -> String {
     for f in files {
         h.update(std::fs::read(&f).expect("migration"));
     }
-    let hex: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("sa_tpl_{hex}")
 }
 
@@ -92,10 +96,12 @@ impl TestDb {
             pool.close().await;
         }
         let name = format!("sa_test_{}", Uuid::new_v4().simple());
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {template}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
         sqlx::query("SELECT pg_advisory_unlock(7160001)")
             .execute(&mut admin)
             .await
@@ -113,7 +119,6 @@ impl TestDb {
             .await
             .expect("owner pool");
         Self {
-            name,
             app_url,
             owner_url,
             db: Db::new(pool),
@@ -131,7 +136,11 @@ impl TestDb {
 }
 
 pub async fn new_tenant(db: &Db, name: &str) -> Tenant {
-    let email = format!("{}-{}@example.com", name.to_lowercase(), Uuid::new_v4().simple());
+    let email = format!(
+        "{}-{}@example.com",
+        name.to_lowercase(),
+        Uuid::new_v4().simple()
+    );
     let (tenant, _) = users::store::create(
         db,
         &NewUser {

@@ -16,10 +16,20 @@ async fn a_ticket_thread_holds_its_customer_and_messages_in_order() {
     let c = new_customer(&t.db, &a, "Bob", "bob@example.com").await;
     let ticket = new_ticket(&t.db, &a, c.id, "Refund please").await;
     let mut tx = t.db.begin(&a).await.expect("begin");
-    messages::store::add(&mut tx, ticket.id, Sender::Customer, "first").await.expect("add");
-    let ai = messages::store::add(&mut tx, ticket.id, Sender::Ai, "draft reply").await.expect("add");
-    assert_eq!(ai.draft_state, Some(DraftState::Draft), "ai messages start as drafts");
-    let thread = tickets::store::get_thread(&mut tx, ticket.id).await.expect("thread");
+    messages::store::add(&mut tx, ticket.id, Sender::Customer, "first")
+        .await
+        .expect("add");
+    let ai = messages::store::add(&mut tx, ticket.id, Sender::Ai, "draft reply")
+        .await
+        .expect("add");
+    assert_eq!(
+        ai.draft_state,
+        Some(DraftState::Draft),
+        "ai messages start as drafts"
+    );
+    let thread = tickets::store::get_thread(&mut tx, ticket.id)
+        .await
+        .expect("thread");
     tx.commit().await.expect("commit");
     assert_eq!(thread.customer.id, c.id);
     let bodies: Vec<_> = thread.messages.iter().map(|m| m.content.as_str()).collect();
@@ -92,7 +102,13 @@ async fn tickets_filter_by_status_priority_and_customer() {
     assert_eq!(eves.items.len(), 1);
     assert_eq!(eves.items[0].customer_id, eve.id);
     let bad = tickets::store::list(&mut tx, &TicketFilter::default(), 20, Some("garbage")).await;
-    assert!(matches!(bad, Err(StoreError::Invalid { field: "cursor", .. })));
+    assert!(matches!(
+        bad,
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
 }
 
 #[tokio::test]
@@ -112,7 +128,10 @@ async fn updating_a_ticket_to_the_values_it_has_changes_nothing() {
         .expect("update");
     tx.commit().await.expect("commit");
     assert_eq!(once.status, Status::Pending);
-    assert_eq!(once.updated_at, twice.updated_at, "a repeated update is a no-op");
+    assert_eq!(
+        once.updated_at, twice.updated_at,
+        "a repeated update is a no-op"
+    );
 }
 
 #[tokio::test]
@@ -123,16 +142,26 @@ async fn customers_are_found_by_email_and_searched_by_name_or_email() {
     new_customer(&t.db, &a, "Alice 100%_off", "alice@shop.test").await;
     let ticket = new_ticket(&t.db, &a, bob.id, "help").await;
     let mut tx = t.db.begin(&a).await.expect("begin");
-    let found = customers::store::find_by_email(&mut tx, " BOB@example.com ").await.expect("found");
+    let found = customers::store::find_by_email(&mut tx, " BOB@example.com ")
+        .await
+        .expect("found");
     assert_eq!(found.id, bob.id);
-    let hits = customers::store::search(&mut tx, "stone", 10).await.expect("search");
+    let hits = customers::store::search(&mut tx, "stone", 10)
+        .await
+        .expect("search");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].open_tickets, 1);
     // LIKE wildcards in the query match literally.
-    let hits = customers::store::search(&mut tx, "%_", 10).await.expect("search");
+    let hits = customers::store::search(&mut tx, "%_", 10)
+        .await
+        .expect("search");
     assert_eq!(hits.len(), 1, "only the name with a literal '%_'");
-    tickets::store::update(&mut tx, ticket.id, Some(Status::Closed), None).await.expect("close");
-    let hits = customers::store::search(&mut tx, "bob@example.com", 10).await.expect("search");
+    tickets::store::update(&mut tx, ticket.id, Some(Status::Closed), None)
+        .await
+        .expect("close");
+    let hits = customers::store::search(&mut tx, "bob@example.com", 10)
+        .await
+        .expect("search");
     assert_eq!(hits[0].open_tickets, 0);
     let updated = customers::store::update(
         &mut tx,
@@ -147,9 +176,13 @@ async fn customers_are_found_by_email_and_searched_by_name_or_email() {
     .expect("update");
     assert_eq!(updated.phone.as_deref(), Some("+1 555 0100"));
     assert_eq!(updated.stripe_customer_id.as_deref(), Some("cus_Bob123"));
-    let (page, next) = customers::store::list(&mut tx, 1, None).await.expect("list");
+    let (page, next) = customers::store::list(&mut tx, 1, None)
+        .await
+        .expect("list");
     assert_eq!(page.len(), 1);
-    let (rest, last) = customers::store::list(&mut tx, 5, next).await.expect("list");
+    let (rest, last) = customers::store::list(&mut tx, 5, next)
+        .await
+        .expect("list");
     assert_eq!(rest.len(), 1);
     assert!(last.is_none());
 }
@@ -172,10 +205,22 @@ async fn passwords_are_stored_as_argon2id_hashes_and_verified() {
     let hash = user.password_hash.clone().expect("hash");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!format!("{user:?}").contains(&hash), "Debug hides the hash");
-    assert!(!serde_json::to_string(&user).expect("json").contains("argon2"));
+    assert!(
+        !serde_json::to_string(&user)
+            .expect("json")
+            .contains("argon2")
+    );
     let mut tx = t.db.begin(&tenant).await.expect("begin");
-    assert!(users::store::verify_password(&mut tx, &password).await.expect("verify"));
-    assert!(!users::store::verify_password(&mut tx, &Secret::new("wrong password")).await.expect("verify"));
+    assert!(
+        users::store::verify_password(&mut tx, &password)
+            .await
+            .expect("verify")
+    );
+    assert!(
+        !users::store::verify_password(&mut tx, &Secret::new("wrong password"))
+            .await
+            .expect("verify")
+    );
     let dup = users::store::create(
         &t.db,
         &NewUser {
@@ -195,5 +240,11 @@ async fn passwords_are_stored_as_argon2id_hashes_and_verified() {
         },
     )
     .await;
-    assert!(matches!(short, Err(StoreError::Invalid { field: "password", .. })));
+    assert!(matches!(
+        short,
+        Err(StoreError::Invalid {
+            field: "password",
+            ..
+        })
+    ));
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job: set up PostgreSQL with pgvector, build, migrate, and show what support-agent does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+cargo build --locked --quiet
+./target/debug/support-agent migrate
+./target/debug/support-agent --help

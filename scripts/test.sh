@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, formatting, lints, then every test against a real PostgreSQL with
+# pgvector (each test on a database of its own, see tests/it/common.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/drop-test-databases.sh
+
+echo "test: cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "test: cargo clippy" >&2
+cargo clippy --locked --all-targets --quiet -- -D warnings
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast
+else
+  cargo test --locked --no-fail-fast
+fi
