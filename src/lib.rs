@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod jobs;
 pub mod messages;
 pub mod stats;
 pub mod telemetry;
@@ -17,6 +18,7 @@ pub mod tenant;
 pub mod tickets;
 pub mod users;
 pub mod validate;
+pub mod worker;
 
 pub use db::{Db, StoreError, TenantTx};
 pub use tenant::Tenant;

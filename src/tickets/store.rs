@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{NewTicket, Page, Priority, Status, Ticket, TicketFilter, TicketThread};
 use crate::db::{Cursor, constraint_violation};
 use crate::validate::{self, MAX_BODY, MAX_SUBJECT};
-use crate::{StoreError, TenantTx, customers, messages};
+use crate::{StoreError, TenantTx, customers, jobs, messages};
 
 pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, StoreError> {
     let subject = validate::text("subject", new.subject, MAX_SUBJECT)?;
@@ -15,7 +15,7 @@ pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, St
         MAX_BODY,
     )?;
     let user_id = tx.user_id();
-    sqlx::query_as::<_, Ticket>(
+    let ticket = sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
         "INSERT INTO tickets (user_id, id, customer_id, subject, description, priority) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -36,7 +36,10 @@ pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, St
                 StoreError::NotFound("customer")
             })],
         )
-    })
+    })?;
+    // Triage is queued in the same transaction (Q3): no ticket without its job, nor the reverse.
+    jobs::store::enqueue_triage(tx, ticket.id, None).await?;
+    Ok(ticket)
 }
 
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Ticket, StoreError> {
