@@ -11,6 +11,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod jobs;
+pub mod knowledge;
 pub mod llm;
 pub mod messages;
 pub mod stats;

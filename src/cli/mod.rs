@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod knowledge;
 mod records;
 mod setup;
 
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, DbSettings, JwtSettings};
+use crate::knowledge::{EmbedSettings, SearchSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +27,10 @@ pub struct Cli {
     pub db: DbSettings,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    #[command(flatten)]
+    pub embed: EmbedSettings,
+    #[command(flatten)]
+    pub search: SearchSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -53,6 +59,13 @@ pub enum Command {
     /// The one command that reads across tenants: it connects as the owner role
     /// (DATABASE_OWNER_URL), whose read-only operator policy sees every tenant's rows.
     Stats(setup::StatsArgs),
+    /// Add files and folders to a tenant's knowledge base (Markdown, text, HTML, PDF).
+    ///
+    /// Unchanged files are skipped; a changed file's chunks are replaced in one transaction.
+    Ingest(knowledge::IngestArgs),
+    /// Search, list, delete and re-embed a tenant's knowledge base.
+    #[command(subcommand)]
+    Knowledge(knowledge::KnowledgeCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -81,6 +94,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
+        Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
+        Command::Knowledge(cmd) => knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await,
     }
 }
 

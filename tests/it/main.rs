@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod isolation;
 mod jwt;
+mod knowledge;
 mod queue;
 mod stores;
