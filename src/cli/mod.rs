@@ -95,7 +95,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
         Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
-        Command::Knowledge(cmd) => knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await,
+        Command::Knowledge(cmd) => {
+            knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await
+        }
     }
 }
 

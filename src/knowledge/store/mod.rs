@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
-pub use search::{SearchQuery, search};
+pub use search::{SearchQuery, explain, search};
 pub use vector::PgVector;
 
 use super::Document;

@@ -61,11 +61,57 @@ macro_rules! hybrid_sql {
     };
 }
 
+/// Binds the statement's nine parameters, in order.
+macro_rules! bind {
+    ($query:expr, $tx:expr, $q:expr) => {
+        $query
+            .bind($tx.user_id())
+            .bind($q.model)
+            .bind(PgVector($q.embedding))
+            .bind($q.text)
+            .bind($q.candidates.max($q.limit))
+            .bind($q.vector_weight)
+            .bind($q.text_weight)
+            .bind($q.rrf_k)
+            .bind($q.limit)
+    };
+}
+
 const HNSW_SQL: &str = hybrid_sql!("embedding <=> $3");
 const EXACT_SQL: &str = hybrid_sql!("(embedding <=> $3) + 0");
+const EXPLAIN_HNSW_SQL: &str = concat!(
+    "EXPLAIN (ANALYZE, COSTS OFF) ",
+    hybrid_sql!("embedding <=> $3")
+);
+const EXPLAIN_EXACT_SQL: &str = concat!(
+    "EXPLAIN (ANALYZE, COSTS OFF) ",
+    hybrid_sql!("(embedding <=> $3) + 0")
+);
 
 /// Runs the hybrid search for the transaction's tenant.
 pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<SearchHit>, StoreError> {
+    let exact = prepare(tx, q).await?;
+    let sql = if exact { EXACT_SQL } else { HNSW_SQL };
+    let hits = sqlx::query_as::<_, SearchHit>(sql);
+    let hits = bind!(hits, tx, q).fetch_all(tx.conn()).await?;
+    Ok(hits)
+}
+
+/// The plan the search runs with, as `EXPLAIN ANALYZE` prints it (for benchmarks and operators).
+pub async fn explain(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<String>, StoreError> {
+    let exact = prepare(tx, q).await?;
+    let sql = if exact {
+        EXPLAIN_EXACT_SQL
+    } else {
+        EXPLAIN_HNSW_SQL
+    };
+    let plan = sqlx::query_scalar::<_, String>(sql);
+    Ok(bind!(plan, tx, q).fetch_all(tx.conn()).await?)
+}
+
+/// Picks the path for the tenant's size and, for the HNSW path, turns iterative scans on.
+/// Returns true for the exact path.
+async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<bool, StoreError> {
     let user_id = tx.user_id();
     let size: i64 = sqlx::query_scalar(
         // language=PostgreSQL
@@ -74,33 +120,19 @@ pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<Search
     .bind(user_id)
     .fetch_one(tx.conn())
     .await?;
-    let sql = if size <= q.exact_max_chunks {
-        EXACT_SQL
-    } else {
-        // Iterative scans keep reading the graph until enough rows pass the tenant filter; the
-        // values are numbers formatted here, never input text.
-        let settings = format!(
-            "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {}; \
-             SET LOCAL hnsw.max_scan_tuples = {}",
-            q.ef_search.clamp(10, 1000),
-            20_000.max(q.candidates * 500),
-        );
-        sqlx::raw_sql(AssertSqlSafe(settings))
-            .execute(tx.conn())
-            .await?;
-        HNSW_SQL
-    };
-    let hits = sqlx::query_as::<_, SearchHit>(sql)
-        .bind(user_id)
-        .bind(q.model)
-        .bind(PgVector(q.embedding))
-        .bind(q.text)
-        .bind(q.candidates.max(q.limit))
-        .bind(q.vector_weight)
-        .bind(q.text_weight)
-        .bind(q.rrf_k)
-        .bind(q.limit)
-        .fetch_all(tx.conn())
+    if size <= q.exact_max_chunks {
+        return Ok(true);
+    }
+    // Iterative scans keep reading the graph until enough rows pass the tenant filter; the
+    // values are numbers formatted here, never input text.
+    let settings = format!(
+        "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {}; \
+         SET LOCAL hnsw.max_scan_tuples = {}",
+        q.ef_search.clamp(10, 1000),
+        20_000.max(q.candidates * 500),
+    );
+    sqlx::raw_sql(AssertSqlSafe(settings))
+        .execute(tx.conn())
         .await?;
-    Ok(hits)
+    Ok(false)
 }
