@@ -3,6 +3,7 @@
 mod cli;
 mod embedder;
 mod ingest;
+mod isolation;
 mod openai;
 mod search;
 mod support;

@@ -117,6 +117,17 @@ fn ingest_search_list_and_delete_from_the_command_line() {
         &[],
     )
     .fails_with("limit");
+
+    std::fs::remove_file(docs.path().join("weather.txt")).expect("rm");
+    let args = ["ingest", "--user", &user, folder, "--prune", "--json"];
+    let pruned = run(&t, &args, &[]).json();
+    assert_eq!(pruned["documents"]["pruned"], 1, "{pruned}");
+    // refunds.md, deleted from the knowledge base above, comes back; weather.txt is gone.
+    let listed = run(&t, &["knowledge", "list", "--user", &user, "--json"], &[]).json();
+    let documents = listed["documents"].as_array().expect("documents");
+    assert_eq!(documents.len(), 1, "{listed}");
+    let source = documents[0]["source"].as_str().expect("source");
+    assert!(source.ends_with("refunds.md"), "{source}");
 }
 
 #[test]

@@ -35,7 +35,6 @@ async fn markdown_text_html_and_pdf_are_ingested_with_titles_and_headings() {
     let report = ingest(&t.db, &a, &[dir.path()], false).await;
     assert_eq!(report.documents.added, 4, "{report:?}");
     assert_eq!(report.documents.failed, 0, "{report:?}");
-
     let mut tx = t.db.begin(&a).await.expect("begin");
     let docs = store::list(&mut tx).await.expect("list");
     let kinds: Vec<(&str, &str)> = docs
