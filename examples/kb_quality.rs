@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let configs: [(&str, f64, f64, f64); 9] = [
+    let configs: [(&str, f64, f64, f64); 12] = [
         ("vectors only", 1.0, 0.0, 60.0),
         ("full text only", 0.0, 1.0, 60.0),
         ("fused 1 : 1, k=60 (plain RRF)", 1.0, 1.0, 60.0),
@@ -145,6 +145,9 @@ async fn main() -> anyhow::Result<()> {
         ("fused 1 : 0.05, k=60", 1.0, 0.05, 60.0),
         ("fused 1 : 0.25, k=20", 1.0, 0.25, 20.0),
         ("fused 1 : 0.1, k=10", 1.0, 0.1, 10.0),
+        ("fused 1 : 0.05, k=10", 1.0, 0.05, 10.0),
+        ("fused 1 : 0.1, k=5", 1.0, 0.1, 5.0),
+        ("fused 1 : 0.05, k=5", 1.0, 0.05, 5.0),
     ];
     println!("| ranking | recall@1 | recall@5 | recall@10 | nDCG@10 |");
     println!("|---|---|---|---|---|");
@@ -166,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let n = queries.iter().filter(|q| qrels.contains_key(&q.id)).count() as f64;
         println!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            "| {name} | {:.4} | {:.4} | {:.4} | {:.4} |",
             r1 / n,
             r5 / n,
             r10 / n,

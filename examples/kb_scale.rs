@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value = "support_agent_kb_scale")]
     pub db: String,
     /// hnsw.ef_search for the approximate path.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub ef_search: u32,
 }
 

@@ -29,7 +29,7 @@ pub struct SearchSettings {
     #[arg(long, env = "KB_CANDIDATES", global = true, default_value_t = 40)]
     pub kb_candidates: i64,
     /// HNSW search breadth (hnsw.ef_search).
-    #[arg(long, env = "KB_EF_SEARCH", global = true, default_value_t = 100)]
+    #[arg(long, env = "KB_EF_SEARCH", global = true, default_value_t = 200)]
     pub kb_ef_search: u32,
     /// Tenants with at most this many chunks are searched exactly, without the HNSW index.
     #[arg(
@@ -48,7 +48,7 @@ impl Default for SearchSettings {
             kb_text_weight: 0.5,
             kb_rrf_k: 60.0,
             kb_candidates: 40,
-            kb_ef_search: 100,
+            kb_ef_search: 200,
             kb_exact_max_chunks: 10_000,
         }
     }

@@ -28,35 +28,46 @@ pub struct SearchQuery<'a> {
     pub exact_max_chunks: i64,
 }
 
+/// A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
+///
 /// The statement, with the vector ranking's ORDER BY as its one variable part: `embedding <=> $3`
 /// is what the HNSW index (vector_cosine_ops) serves; `(embedding <=> $3) + 0` is the same
 /// distance that no index can serve, i.e. an exact scan of the tenant's rows found through
 /// `chunks_user_id_embed_model_idx`.
+/// The full-text query: the words of `$4` (stemmed, stop words dropped) joined by OR, so that a
+/// question matches passages with some of its words; NULL (no match) when none is left. Written
+/// out rather than computed in a CTE so that the planner sees the constant when it plans.
+macro_rules! tsquery {
+    () => {
+        "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery"
+    };
+}
+
 macro_rules! hybrid_sql {
     ($order:literal) => {
         concat!(
             "WITH vec AS MATERIALIZED ( \
                 SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM ( \
                     SELECT id, embedding <=> $3 AS distance FROM chunks \
-                    WHERE user_id = $1 AND embed_model = $2 \
+                    WHERE user_id = $1 AND embed_model = $2 AND $6 > 0 \
                     ORDER BY ", $order, " LIMIT $5) AS nearest), \
-             query AS (SELECT nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '') \
-                       ::tsquery AS q), \
              fts AS MATERIALIZED ( \
                 SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM ( \
-                    SELECT c.id, ts_rank(c.tsv, query.q, 1) AS score FROM chunks c, query \
-                    WHERE c.user_id = $1 AND c.embed_model = $2 AND c.tsv @@ query.q \
+                    SELECT c.id, ts_rank(c.tsv, ", tsquery!(), ", 1) AS score FROM chunks c \
+                    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 \
+                      AND c.tsv @@ ", tsquery!(), " \
                     ORDER BY score DESC LIMIT $5) AS matched), \
-             fused AS ( \
+             top AS MATERIALIZED ( \
                 SELECT id, coalesce($6 / ($8 + vec.rank), 0) \
                          + coalesce($7 / ($8 + fts.rank), 0) AS score \
-                FROM vec FULL JOIN fts USING (id)) \
+                FROM vec FULL JOIN fts USING (id) \
+                ORDER BY score DESC, id LIMIT $9) \
              SELECT c.id AS chunk_id, c.document_id, d.title, d.source, c.heading_path, c.text, \
-                    f.score \
-             FROM fused f \
-             JOIN chunks c ON c.user_id = $1 AND c.id = f.id \
+                    t.score \
+             FROM top t \
+             JOIN chunks c ON c.user_id = $1 AND c.id = t.id \
              JOIN documents d ON d.user_id = $1 AND d.id = c.document_id \
-             ORDER BY f.score DESC, c.id LIMIT $9"
+             ORDER BY t.score DESC, c.id"
         )
     };
 }
@@ -123,11 +134,12 @@ async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<bool, StoreEr
     if size <= q.exact_max_chunks {
         return Ok(true);
     }
-    // Iterative scans keep reading the graph until enough rows pass the tenant filter; the
+    // Iterative scans keep reading the graph until enough rows pass the tenant filter. Custom
+    // plans: a generic plan, planned for an average tenant, would pick the exact path here. The
     // values are numbers formatted here, never input text.
     let settings = format!(
         "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {}; \
-         SET LOCAL hnsw.max_scan_tuples = {}",
+         SET LOCAL hnsw.max_scan_tuples = {}; SET LOCAL plan_cache_mode = force_custom_plan",
         q.ef_search.clamp(10, 1000),
         20_000.max(q.candidates * 500),
     );
