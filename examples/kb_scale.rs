@@ -91,14 +91,14 @@ async fn measure(
             candidates: 40,
             vector_weight: 1.0,
             text_weight,
-            rrf_k: 60.0,
+            rrf_k: 5.0,
             ef_search: args.ef_search,
             exact_max_chunks,
         };
         let default_threshold =
             support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks;
         let (a, t_ann) = timed(db, tenant, &q(0.0, default_threshold)).await?;
-        let (_, t_hybrid) = timed(db, tenant, &q(0.5, default_threshold)).await?;
+        let (_, t_hybrid) = timed(db, tenant, &q(0.1, default_threshold)).await?;
         let (e, t_exact) = timed(db, tenant, &q(0.0, i64::MAX)).await?;
         let truth: std::collections::HashSet<_> = e.iter().take(10).collect();
         let denom = truth.len().max(1) as f64;
@@ -162,8 +162,8 @@ async fn explain(
         limit: 10,
         candidates: 40,
         vector_weight: 1.0,
-        text_weight: 0.5,
-        rrf_k: 60.0,
+        text_weight: 0.1,
+        rrf_k: 5.0,
         ef_search: args.ef_search,
         exact_max_chunks: support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks,
     };
