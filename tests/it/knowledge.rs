@@ -1,5 +1,6 @@
 //! The knowledge base: embedders, ingestion, hybrid search, isolation, the tool and the CLI.
 
+mod atomic;
 mod cli;
 mod embedder;
 mod ingest;
