@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod isolation;
 mod jwt;
+mod mcp;
 mod stores;
