@@ -4,6 +4,7 @@
 //! non-zero exit.
 
 mod records;
+mod serve;
 mod setup;
 
 use std::process::ExitCode;
@@ -53,6 +54,9 @@ pub enum Command {
     /// The one command that reads across tenants: it connects as the owner role
     /// (DATABASE_OWNER_URL), whose read-only operator policy sees every tenant's rows.
     Stats(setup::StatsArgs),
+    /// Run the MCP server: `--stdio` for one tenant (Claude Desktop), or `--http [ADDR]`
+    /// (default 127.0.0.1:8080) for every tenant with a valid bearer token.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -62,7 +66,13 @@ pub async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
-    crate::telemetry::init("warn");
+    // A server reports what it does; the one-shot commands only warn.
+    let level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    crate::telemetry::init(level);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -81,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
+        Command::Serve(args) => serve::serve(&cli.db, &cli.jwt, args).await,
     }
 }
 

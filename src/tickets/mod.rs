@@ -13,7 +13,17 @@ use crate::messages::Message;
 
 /// Where a ticket is in its life.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +48,7 @@ pub enum Status {
     Deserialize,
     sqlx::Type,
     clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]

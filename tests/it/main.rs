@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod isolation;
 mod jwt;
+mod mcp;
 mod queue;
 mod stores;
