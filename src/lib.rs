@@ -22,6 +22,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod tickets;
 pub mod tools;
+pub mod triage;
 pub mod users;
 pub mod validate;
 pub mod worker;

@@ -35,8 +35,13 @@ pub struct LlmSettings {
 impl LlmSettings {
     /// True when a model is configured.
     pub fn is_configured(&self) -> bool {
-        self.llm_base_url.as_deref().is_some_and(|u| !u.trim().is_empty())
-            || self.llm_api_key.as_ref().is_some_and(|k| !k.expose().is_empty())
+        self.llm_base_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+            || self
+                .llm_api_key
+                .as_ref()
+                .is_some_and(|k| !k.expose().is_empty())
     }
 }
 
@@ -71,18 +76,28 @@ pub struct ChatModel {
 
 impl std::fmt::Debug for ChatModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatModel").field("model", &self.model).finish_non_exhaustive()
+        f.debug_struct("ChatModel")
+            .field("model", &self.model)
+            .finish_non_exhaustive()
     }
 }
 
 impl ChatModel {
     pub fn new(settings: &LlmSettings) -> Self {
         let mut config = OpenAIConfig::new();
-        if let Some(base) = settings.llm_base_url.as_deref().filter(|b| !b.trim().is_empty()) {
+        if let Some(base) = settings
+            .llm_base_url
+            .as_deref()
+            .filter(|b| !b.trim().is_empty())
+        {
             config = config.with_api_base(base.trim_end_matches('/'));
         }
         // Local servers take any key; sending an empty one is what OpenAI clients do.
-        let key = settings.llm_api_key.as_ref().map(Secret::expose).unwrap_or("");
+        let key = settings
+            .llm_api_key
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or("");
         config = config.with_api_key(key);
         Self {
             client: Client::with_config(config),

@@ -140,3 +140,58 @@ pub async fn update(
     .await?
     .ok_or(StoreError::NotFound("ticket"))
 }
+
+/// Triage's decision about a ticket.
+#[derive(Debug, Clone)]
+pub struct TriageFields<'a> {
+    pub category: &'a str,
+    pub priority: Priority,
+    pub sentiment: &'a str,
+    pub language: Option<&'a str>,
+    pub confidence: f32,
+    pub needs_human: bool,
+}
+
+/// Records triage's decision. The priority is raised, never lowered: a person's choice stands.
+pub async fn set_triage(
+    tx: &mut TenantTx,
+    id: Uuid,
+    fields: &TriageFields<'_>,
+) -> Result<Ticket, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        "UPDATE tickets SET category = $3, sentiment = $4, language = $5, confidence = $6, \
+                needs_human = $7, triaged_at = now(), \
+                priority = CASE WHEN array_position(ARRAY['low','medium','high','urgent'], $8) \
+                                   > array_position(ARRAY['low','medium','high','urgent'], priority) \
+                                THEN $8 ELSE priority END \
+         WHERE user_id = $1 AND id = $2 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(fields.category)
+    .bind(fields.sentiment)
+    .bind(fields.language)
+    .bind(fields.confidence)
+    .bind(fields.needs_human)
+    .bind(fields.priority.as_str())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("ticket"))
+}
+
+/// The categories this tenant's tickets already carry, most used first.
+pub async fn categories(tx: &mut TenantTx, limit: i64) -> Result<Vec<String>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT category FROM tickets WHERE user_id = $1 AND category IS NOT NULL \
+         GROUP BY category ORDER BY count(*) DESC, category LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
