@@ -1,5 +1,6 @@
 //! Tickets: a customer's request, with a status and a priority.
 
+pub mod similar;
 pub mod store;
 
 use std::fmt;
