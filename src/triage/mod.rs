@@ -7,7 +7,9 @@
 pub mod agent;
 pub mod guard;
 pub mod handler;
+pub mod knn;
 pub mod prompts;
+pub mod rules;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
