@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/fetch-model.sh
 cargo build --locked --quiet
 ./target/debug/support-agent migrate
 ./target/debug/support-agent --help

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/fetch-model.sh
 bash scripts/drop-test-databases.sh
 
 echo "test: cargo fmt --check" >&2

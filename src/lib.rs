@@ -12,6 +12,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod jobs;
+pub mod knowledge;
 pub mod llm;
 pub mod mcp;
 pub mod messages;

@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod knowledge;
 mod records;
 mod serve;
 mod setup;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, DbSettings, JwtSettings};
+use crate::knowledge::{EmbedSettings, SearchSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +31,10 @@ pub struct Cli {
     pub jwt: JwtSettings,
     #[command(flatten)]
     pub llm: crate::llm::LlmSettings,
+    #[command(flatten)]
+    pub embed: EmbedSettings,
+    #[command(flatten)]
+    pub search: SearchSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +71,13 @@ pub enum Command {
     /// See and retry the triage queue's jobs, across tenants (owner connection).
     #[command(subcommand)]
     Jobs(worker::JobsCmd),
+    /// Add files and folders to a tenant's knowledge base (Markdown, text, HTML, PDF).
+    ///
+    /// Unchanged files are skipped; a changed file's chunks are replaced in one transaction.
+    Ingest(knowledge::IngestArgs),
+    /// Search, list, delete and re-embed a tenant's knowledge base.
+    #[command(subcommand)]
+    Knowledge(knowledge::KnowledgeCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -102,6 +115,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&cli.db, &cli.jwt, args).await,
         Command::Worker(args) => worker::worker(&cli.db, &cli.llm, args).await,
         Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
+        Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
+        Command::Knowledge(cmd) => knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await,
     }
 }
 

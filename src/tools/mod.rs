@@ -11,6 +11,7 @@
 mod args;
 mod customers;
 mod drafts;
+mod knowledge;
 mod registry;
 mod tickets;
 mod views;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};
 pub use drafts::{DraftReply, DraftReplyArgs, DraftReplyOutput, draft_reply};
+pub use knowledge::SearchKnowledge;
 pub use registry::{ToolDef, call, catalog, find};
 pub use tickets::{
     GetTicket, GetTicketArgs, GetTicketOutput, ListTickets, ListTicketsArgs, ListTicketsOutput,
@@ -88,6 +90,9 @@ pub enum ToolError {
     /// The write conflicts with existing records.
     #[error("{0}")]
     Conflict(String),
+    /// A service the tool needs is unavailable or not set up; the message says what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database (or another dependency) failed.
     #[error("internal error")]
     Infrastructure(#[source] StoreError),
@@ -109,7 +114,7 @@ impl ToolError {
             Self::UnknownTool(_) | Self::InvalidArgument { .. } | Self::Conflict(_) => {
                 Outcome::Invalid
             }
-            Self::Infrastructure(_) => Outcome::Error,
+            Self::Infrastructure(_) | Self::Unavailable(_) => Outcome::Error,
         }
     }
 }

@@ -80,6 +80,7 @@ static CATALOG: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<super::GetTicket>(),
         ToolDef::of::<super::DraftReply>(),
         ToolDef::of::<super::UpdateTicket>(),
+        ToolDef::of::<super::SearchKnowledge>(),
     ]
 });
 

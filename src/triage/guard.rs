@@ -44,12 +44,11 @@ pub fn looks_like_id(s: &str) -> bool {
     })
 }
 
-/// Adds every id-looking string in `value` to `ids`.
+/// Adds every id in `value` to `ids`: id-looking strings, and ids mentioned inside text (a
+/// passage of the tenant's own documents may name one).
 pub fn collect_ids(value: &Value, ids: &mut HashSet<String>) {
     match value {
-        Value::String(s) if looks_like_id(s) => {
-            ids.insert(s.clone());
-        }
+        Value::String(s) => ids.extend(ids_in(s).map(str::to_owned)),
         Value::Array(items) => items.iter().for_each(|v| collect_ids(v, ids)),
         Value::Object(map) => map.values().for_each(|v| collect_ids(v, ids)),
         _ => {}

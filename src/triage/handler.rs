@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::guard::{self, Decision};
+use super::offline::Offline;
 use super::{Limits, TriageResult, agent, prompts};
 use crate::jobs::ClaimedJob;
 use crate::llm::{ChatModel, LlmError};
@@ -16,6 +17,8 @@ use crate::{Db, Tenant, messages};
 pub enum Engine {
     /// An OpenAI-compatible chat model with the shared tools.
     Llm(ChatModel),
+    /// No model: a retrieval-only draft and a kNN category (the default of a fresh install).
+    Offline(Offline),
 }
 
 /// Triage as a queue handler.
@@ -87,6 +90,7 @@ impl TriageHandler {
                     }
                 }
             }
+            Engine::Offline(offline) => offline.triage(&self.db, tenant, thread, job.trigger_id(), seen).await,
         }
     }
 

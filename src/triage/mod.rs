@@ -8,6 +8,7 @@ pub mod agent;
 pub mod guard;
 pub mod handler;
 pub mod knn;
+pub mod offline;
 pub mod prompts;
 pub mod rules;
 

@@ -7,6 +7,7 @@ mod fake_llm;
 mod isolation;
 mod jwt;
 mod mcp;
+mod knowledge;
 mod queue;
 mod stores;
 mod triage;

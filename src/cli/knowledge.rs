@@ -1,0 +1,171 @@
+//! `ingest` and `knowledge search|list|delete|reembed`: the knowledge base from the command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use uuid::Uuid;
+
+use super::setup::service_db;
+use super::{parse_uuid, print_json};
+use crate::Tenant;
+use crate::config::DbSettings;
+use crate::knowledge::tool::SearchKnowledgeOutput;
+use crate::knowledge::{self, EmbedSettings, IngestOptions, SearchSettings, store};
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The tenant (users.id) whose knowledge base receives the documents.
+    #[arg(long, value_parser = parse_uuid)]
+    user: Uuid,
+    /// Files and folders (read recursively): Markdown, plain text, HTML and PDF.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Remove documents below the given paths whose files are gone.
+    #[arg(long)]
+    prune: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KnowledgeCmd {
+    /// Search a tenant's knowledge base (vectors and full text, fused).
+    Search {
+        #[arg(long, value_parser = parse_uuid)]
+        user: Uuid,
+        /// How many results, 1 to 20.
+        #[arg(long, default_value_t = 5)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+        /// What to look for.
+        query: String,
+    },
+    /// List a tenant's documents.
+    List {
+        #[arg(long, value_parser = parse_uuid)]
+        user: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a document and its chunks.
+    Delete {
+        #[arg(long, value_parser = parse_uuid)]
+        user: Uuid,
+        /// The document's id (from `knowledge list`).
+        #[arg(long, value_parser = parse_uuid)]
+        document: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-embed a tenant's chunks with the configured model (EMBEDDER, EMBED_MODEL).
+    Reembed {
+        #[arg(long, value_parser = parse_uuid)]
+        user: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub(super) async fn ingest(
+    db: &DbSettings,
+    embed: &EmbedSettings,
+    args: IngestArgs,
+) -> anyhow::Result<()> {
+    let embedder = embed.build()?;
+    let db = service_db(db).await?;
+    let tenant = Tenant::from_trusted_operator_input(args.user);
+    let options = IngestOptions { prune: args.prune };
+    let report = knowledge::ingest(&db, embedder.as_ref(), &tenant, &args.paths, &options, &progress_bar())
+        .await
+        .context("ingestion stopped")?;
+    if args.json {
+        return print_json(&report);
+    }
+    for f in &report.failures {
+        eprintln!("skipped {}: {}", f.path, f.reason);
+    }
+    let d = &report.documents;
+    println!(
+        "{} added, {} updated, {} unchanged, {} failed, {} pruned; {} chunks in {:.1}s \
+         (embedding {:.1}s, database {:.1}s)",
+        d.added, d.updated, d.unchanged, d.failed, d.pruned, report.chunks, report.seconds,
+        report.embed_seconds, report.db_seconds
+    );
+    Ok(())
+}
+
+pub(super) async fn knowledge(
+    db: &DbSettings,
+    embed: &EmbedSettings,
+    search: &SearchSettings,
+    cmd: KnowledgeCmd,
+) -> anyhow::Result<()> {
+    let db = service_db(db).await?;
+    match cmd {
+        KnowledgeCmd::Search { user, limit, json, query } => {
+            let embedder = embed.build()?;
+            let tenant = Tenant::from_trusted_operator_input(user);
+            let hits =
+                knowledge::search(&db, embedder.as_ref(), search, &tenant, &query, limit).await?;
+            let out = SearchKnowledgeOutput::from(hits);
+            if json {
+                return print_json(&out);
+            }
+            for (i, r) in out.results.iter().enumerate() {
+                let crumbs = r.hit.heading_path.join(" > ");
+                println!("{}. [{}] {} — {} ({:.4})", i + 1, r.citation_id, r.hit.title, crumbs, r.hit.score);
+                println!("   {}", r.hit.source);
+                println!("   {}", r.hit.text.replace('\n', " ").chars().take(200).collect::<String>());
+            }
+            Ok(())
+        }
+        KnowledgeCmd::List { user, json } => {
+            let mut tx = db.begin(&Tenant::from_trusted_operator_input(user)).await?;
+            let docs = store::list(&mut tx).await?;
+            tx.commit().await?;
+            if json {
+                return print_json(&serde_json::json!({ "documents": docs }));
+            }
+            for d in docs {
+                println!("{}  {:>5} chunks  {}  {}", d.id, d.chunk_count, d.kind, d.source);
+            }
+            Ok(())
+        }
+        KnowledgeCmd::Delete { user, document, json } => {
+            let mut tx = db.begin(&Tenant::from_trusted_operator_input(user)).await?;
+            store::delete(&mut tx, document).await?;
+            tx.commit().await?;
+            if json {
+                return print_json(&serde_json::json!({ "deleted": document }));
+            }
+            println!("deleted {document}");
+            Ok(())
+        }
+        KnowledgeCmd::Reembed { user, json } => {
+            let embedder = embed.build()?;
+            let tenant = Tenant::from_trusted_operator_input(user);
+            let report = knowledge::reembed(&db, embedder.as_ref(), &tenant).await?;
+            if json {
+                return print_json(&report);
+            }
+            println!("{} chunks now embedded with {} ({:.1}s)", report.chunks, report.model, report.seconds);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Ingesting files and folders: hash, skip the unchanged, extract, chunk, embed, and write each
+//! document with all its chunks in one transaction.
+
+mod files;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::chunk::{self, Chunk};
+use super::embed::Embedder;
+use super::extract::{self, Extracted};
+use super::store::{self, NewChunk, NewDocument, Written};
+use super::KnowledgeError;
+use crate::{Db, Tenant};
+
+/// Chunks embedded together: several small documents share one batch.
+const EMBED_GROUP: usize = 64;
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Remove documents under the given paths whose files are gone.
+    pub prune: bool,
+}
+
+/// Counts of documents by outcome.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DocumentCounts {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    pub pruned: u64,
+}
+
+/// A file that was reported and skipped.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What an ingestion did (`support-agent ingest --json` prints it).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub documents: DocumentCounts,
+    /// Chunks written.
+    pub chunks: u64,
+    pub seconds: f64,
+    /// Of which computing embeddings.
+    pub embed_seconds: f64,
+    /// Of which writing to the database.
+    pub db_seconds: f64,
+    pub failures: Vec<Failure>,
+}
+
+/// A document extracted and chunked, waiting for its vectors.
+struct Pending {
+    source: String,
+    sha256: Vec<u8>,
+    doc: Extracted,
+    chunks: Vec<Chunk>,
+}
+
+/// Ingests `paths` (files, or folders read recursively) into `tenant`'s knowledge base.
+/// Unreadable and unsupported files are reported in the result and skipped; a failure of the
+/// database or the embedder stops the run, leaving every document either fully written or not.
+pub async fn ingest(
+    db: &Db,
+    embedder: &dyn Embedder,
+    tenant: &Tenant,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    progress: &ProgressBar,
+) -> Result<IngestReport, KnowledgeError> {
+    let started = Instant::now();
+    let mut report = IngestReport::default();
+    let walk = files::walk(paths);
+    for (path, reason) in &walk.errors {
+        report.fail(path, reason);
+    }
+    let mut tx = db.begin(tenant).await?;
+    let known = store::hashes(&mut tx).await?;
+    tx.commit().await?;
+    progress.set_length(walk.files.len() as u64);
+    let mut pending: Vec<Pending> = Vec::new();
+    for path in &walk.files {
+        progress.inc(1);
+        let source = path.to_string_lossy().into_owned();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.fail(path, &format!("cannot read: {e}"));
+                continue;
+            }
+        };
+        let sha256 = Sha256::digest(&bytes).to_vec();
+        if known.get(&source) == Some(&sha256) {
+            report.documents.unchanged += 1;
+            continue;
+        }
+        let doc = match extract::extract(path, &bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                report.fail(path, &e.to_string());
+                continue;
+            }
+        };
+        let chunks = chunk::split(embedder, &doc.body, doc.kind.is_markdown());
+        if chunks.is_empty() {
+            report.fail(path, "no text found");
+            continue;
+        }
+        pending.push(Pending {
+            source,
+            sha256,
+            doc,
+            chunks,
+        });
+        if pending.iter().map(|p| p.chunks.len()).sum::<usize>() >= EMBED_GROUP {
+            flush(db, embedder, tenant, &mut pending, &mut report).await?;
+        }
+    }
+    flush(db, embedder, tenant, &mut pending, &mut report).await?;
+    if options.prune {
+        let db_started = Instant::now();
+        let gone = files::gone(&walk.roots, known.keys());
+        if !gone.is_empty() {
+            let mut tx = db.begin(tenant).await?;
+            report.documents.pruned = store::delete_sources(&mut tx, &gone).await?;
+            tx.commit().await?;
+        }
+        report.db_seconds += db_started.elapsed().as_secs_f64();
+    }
+    progress.finish_and_clear();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Embeds the pending documents' chunks together, then writes each document in its own
+/// transaction.
+async fn flush(
+    db: &Db,
+    embedder: &dyn Embedder,
+    tenant: &Tenant,
+    pending: &mut Vec<Pending>,
+    report: &mut IngestReport,
+) -> Result<(), KnowledgeError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let inputs: Vec<String> = pending
+        .iter()
+        .flat_map(|p| p.chunks.iter().map(|c| c.embedding_input(&p.doc.title)))
+        .collect();
+    let embed_started = Instant::now();
+    let mut vectors = embedder.embed(&inputs).await?.into_iter();
+    report.embed_seconds += embed_started.elapsed().as_secs_f64();
+    let db_started = Instant::now();
+    let dims = i32::try_from(embedder.dims()).unwrap_or(i32::MAX);
+    for p in pending.drain(..) {
+        let chunks: Vec<NewChunk> = p
+            .chunks
+            .into_iter()
+            .map(|c| NewChunk {
+                heading_path: c.heading_path,
+                text: c.text,
+                embedding: vectors.next().unwrap_or_default(),
+            })
+            .collect();
+        let mut tx = db.begin(tenant).await?;
+        let written = store::put_document(
+            &mut tx,
+            &NewDocument {
+                source: &p.source,
+                title: &p.doc.title,
+                kind: p.doc.kind.as_str(),
+                content_sha256: &p.sha256,
+                chunks: &chunks,
+                embed_model: embedder.model(),
+                embed_dims: dims,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        report.chunks += chunks.len() as u64;
+        match written {
+            Written::Added => report.documents.added += 1,
+            Written::Updated => report.documents.updated += 1,
+        }
+    }
+    report.db_seconds += db_started.elapsed().as_secs_f64();
+    Ok(())
+}
+
+impl IngestReport {
+    fn fail(&mut self, path: &std::path::Path, reason: &str) {
+        tracing::warn!(path = %path.display(), reason, "skipped");
+        self.documents.failed += 1;
+        self.failures.push(Failure {
+            path: path.display().to_string(),
+            reason: reason.to_owned(),
+        });
+    }
+}

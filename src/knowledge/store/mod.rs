@@ -1,0 +1,135 @@
+//! The one place that reads and writes `documents` and `chunks`.
+
+mod chunks;
+mod search;
+mod vector;
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
+pub use search::{SearchQuery, search};
+pub use vector::PgVector;
+
+use super::Document;
+use crate::{StoreError, TenantTx};
+
+/// A document about to be written, with its chunks and their vectors.
+#[derive(Debug)]
+pub struct NewDocument<'a> {
+    pub source: &'a str,
+    pub title: &'a str,
+    pub kind: &'a str,
+    pub content_sha256: &'a [u8],
+    pub chunks: &'a [NewChunk],
+    /// The model that embedded the chunks, and its dimension.
+    pub embed_model: &'a str,
+    pub embed_dims: i32,
+}
+
+/// A chunk about to be written.
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub heading_path: Vec<String>,
+    pub text: String,
+    pub embedding: Vec<f32>,
+}
+
+/// What writing a document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Added,
+    Updated,
+}
+
+/// The stored documents' content hashes, by source.
+pub async fn hashes(tx: &mut TenantTx) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    let user_id = tx.user_id();
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT source, content_sha256 FROM documents WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Inserts the document, or replaces an existing one with the same source and all its chunks.
+/// Call it inside the transaction that commits the whole document: nothing is half-written.
+pub async fn put_document(tx: &mut TenantTx, doc: &NewDocument<'_>) -> Result<Written, StoreError> {
+    let user_id = tx.user_id();
+    let chunk_count = i32::try_from(doc.chunks.len())
+        .map_err(|_| StoreError::invalid("chunks", "too many chunks"))?;
+    let (id, inserted): (Uuid, bool) = sqlx::query_as(
+        // language=PostgreSQL
+        "INSERT INTO documents (user_id, id, source, title, kind, content_sha256, chunk_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (user_id, source) DO UPDATE SET title = EXCLUDED.title, \
+             kind = EXCLUDED.kind, content_sha256 = EXCLUDED.content_sha256, \
+             chunk_count = EXCLUDED.chunk_count \
+         RETURNING id, (xmax = 0)",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(doc.source)
+    .bind(doc.title)
+    .bind(doc.kind)
+    .bind(doc.content_sha256)
+    .bind(chunk_count)
+    .fetch_one(tx.conn())
+    .await?;
+    if !inserted {
+        sqlx::query("DELETE FROM chunks WHERE user_id = $1 AND document_id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    chunks::insert(tx, id, doc).await?;
+    Ok(if inserted {
+        Written::Added
+    } else {
+        Written::Updated
+    })
+}
+
+/// The tenant's documents, by source.
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<Document>, StoreError> {
+    let user_id = tx.user_id();
+    let docs = sqlx::query_as::<_, Document>(
+        // language=PostgreSQL
+        "SELECT id, source, title, kind, chunk_count, created_at, updated_at \
+         FROM documents WHERE user_id = $1 ORDER BY source",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(docs)
+}
+
+/// Deletes a document and its chunks. Another tenant's document is "not found".
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("document"));
+    }
+    Ok(())
+}
+
+/// Deletes the documents with these sources (and their chunks); returns how many.
+pub async fn delete_sources(tx: &mut TenantTx, sources: &[String]) -> Result<u64, StoreError> {
+    let user_id = tx.user_id();
+    let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND source = ANY($2)")
+        .bind(user_id)
+        .bind(sources)
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
+}
