@@ -38,6 +38,11 @@ struct Args {
         default_value = "lookup_customer,list_tickets"
     )]
     tools: Vec<String>,
+    /// Offer this many calls/s in total, spread evenly over the clients, each sending on a fixed
+    /// schedule with latency measured from the scheduled send time (so a slow reply is not
+    /// hidden), instead of each client calling again as soon as its reply arrives.
+    #[arg(long)]
+    rate: Option<f64>,
     #[command(flatten)]
     jwt: JwtSettings,
 }
@@ -54,6 +59,14 @@ fn arguments(tool: &str, customers: u32, rng: &mut impl Rng) -> serde_json::Valu
     }
 }
 
+/// One client's schedule: when its runs starts and ends, and (open loop) its interval.
+#[derive(Clone, Copy)]
+struct Plan {
+    warm_until: Instant,
+    until: Instant,
+    interval: Option<Duration>,
+}
+
 /// One client: calls `tool` until `until`, returning its latencies in microseconds.
 async fn client(
     http: reqwest::Client,
@@ -61,13 +74,21 @@ async fn client(
     tokens: Arc<Vec<String>>,
     tool: Arc<str>,
     customers: u32,
-    warm_until: Instant,
-    until: Instant,
+    plan: Plan,
 ) -> (Vec<u32>, u64) {
+    let Plan {
+        warm_until,
+        until,
+        interval,
+    } = plan;
     let mut latencies = Vec::new();
     let mut errors = 0;
     let mut id = 0u64;
+    let mut next = Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64(rand::random()));
     while Instant::now() < until {
+        if interval.is_some() {
+            tokio::time::sleep_until(next.into()).await;
+        }
         let (token, body) = {
             let mut rng = rand::rng();
             let token = &tokens[rng.random_range(0..tokens.len())];
@@ -79,7 +100,14 @@ async fn client(
                 json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
             )
         };
-        let started = Instant::now();
+        let started = if interval.is_some() {
+            next
+        } else {
+            Instant::now()
+        };
+        if let Some(interval) = interval {
+            next += interval;
+        }
         let res = http
             .post(&*url)
             .bearer_auth(token)
@@ -128,8 +156,11 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!tokens.is_empty(), "no tenants in {}", args.tenants);
     let tokens = Arc::new(tokens);
     let url: Arc<str> = args.url.clone().into();
+    let load = args
+        .rate
+        .map_or("closed loop".to_owned(), |r| format!("{r} calls/s offered"));
     println!(
-        "{} tenants, {} s per run, {}",
+        "{} tenants, {} s per run, {load}, {}",
         tokens.len(),
         args.seconds,
         args.url
@@ -144,6 +175,12 @@ async fn main() -> anyhow::Result<()> {
             let warm_until = Instant::now() + Duration::from_secs(1);
             let until = warm_until + Duration::from_secs(args.seconds);
             let tool: Arc<str> = tool.as_str().into();
+            let interval = args.rate.map(|r| Duration::from_secs_f64(n as f64 / r));
+            let plan = Plan {
+                warm_until,
+                until,
+                interval,
+            };
             let tasks: Vec<_> = (0..n)
                 .map(|_| {
                     let c = client(
@@ -152,8 +189,7 @@ async fn main() -> anyhow::Result<()> {
                         tokens.clone(),
                         tool.clone(),
                         args.customers,
-                        warm_until,
-                        until,
+                        plan,
                     );
                     tokio::spawn(c)
                 })
