@@ -95,7 +95,8 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
   PG_PORT=$(pg_lsclusters -h | awk -v v="$PG_MAJOR" -v c="$cluster" '$1 == v && $2 == c {print $3}')
 fi
 
-admin_psql() { # runs psql as the cluster's superuser
+admin_psql() { # runs psql as the cluster's superuser, without NOTICE chatter
+  export PGOPTIONS='-c client_min_messages=warning'
   if [ -n "${DATABASE_ADMIN_URL:-}" ]; then
     psql "$DATABASE_ADMIN_URL" -XAtq -v ON_ERROR_STOP=1 "$@"
   elif [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then

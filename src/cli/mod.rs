@@ -6,6 +6,7 @@
 mod records;
 mod serve;
 mod setup;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ pub struct Cli {
     pub db: DbSettings,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    #[command(flatten)]
+    pub llm: crate::llm::LlmSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,6 +60,11 @@ pub enum Command {
     /// Run the MCP server: `--stdio` for one tenant (Claude Desktop), or `--http [ADDR]`
     /// (default 127.0.0.1:8080) for every tenant with a valid bearer token.
     Serve(serve::ServeArgs),
+    /// Run the triage worker: drafts an `ai` reply for each new ticket and customer message.
+    Worker(worker::WorkerArgs),
+    /// See and retry the triage queue's jobs, across tenants (owner connection).
+    #[command(subcommand)]
+    Jobs(worker::JobsCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -67,7 +75,7 @@ pub async fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // A server reports what it does; the one-shot commands only warn.
-    let level = if matches!(cli.command, Command::Serve(_)) {
+    let level = if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
         "info"
     } else {
         "warn"
@@ -92,6 +100,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
         Command::Serve(args) => serve::serve(&cli.db, &cli.jwt, args).await,
+        Command::Worker(args) => worker::worker(&cli.db, &cli.llm, args).await,
+        Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
     }
 }
 

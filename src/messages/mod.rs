@@ -50,5 +50,9 @@ pub struct Message {
     pub content: String,
     /// Set for `ai` messages only.
     pub draft_state: Option<DraftState>,
+    /// For an ai draft: the customer message (or the ticket) it answers.
+    pub reply_to: Option<Uuid>,
+    /// For an ai draft: the sources it relied on (knowledge chunks, Stripe charges).
+    pub citations: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{DraftState, Message, Sender};
 use crate::db::constraint_violation;
 use crate::validate::{self, MAX_BODY};
-use crate::{StoreError, TenantTx};
+use crate::{StoreError, TenantTx, jobs};
 
 /// Adds a message to a ticket of the calling tenant. An `ai` message starts as a `draft`: sending
 /// it is a person's step.
@@ -18,7 +18,7 @@ pub async fn add(
     let content = validate::text("content", content, MAX_BODY)?;
     let draft_state = (sender == Sender::Ai).then_some(DraftState::Draft);
     let user_id = tx.user_id();
-    sqlx::query_as::<_, Message>(
+    let message = sqlx::query_as::<_, Message>(
         // language=PostgreSQL
         "INSERT INTO messages (user_id, id, ticket_id, sender_type, content, draft_state) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -31,15 +31,55 @@ pub async fn add(
     .bind(draft_state)
     .fetch_one(tx.conn())
     .await
-    .map_err(|e| {
-        // The composite key (user_id, ticket_id) makes another tenant's ticket look absent.
-        constraint_violation(
-            e,
-            &[("messages_user_id_ticket_id_fkey", || {
-                StoreError::NotFound("ticket")
-            })],
-        )
-    })
+    .map_err(ticket_not_found)?;
+    // A customer's message asks for an answer: triage is queued in the same transaction (Q3).
+    if sender == Sender::Customer {
+        jobs::store::enqueue_triage(tx, ticket_id, Some(message.id)).await?;
+    }
+    Ok(message)
+}
+
+/// Stores the ai draft that answers `reply_to` (a customer message, or the ticket itself) with the
+/// sources it cites. At most one draft per trigger: when one exists, `Ok(None)` and nothing is
+/// written, so a retried job is harmless (Q2).
+pub async fn add_draft(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    reply_to: Uuid,
+    content: &str,
+    citations: &serde_json::Value,
+) -> Result<Option<Message>, StoreError> {
+    let content = validate::text("content", content, MAX_BODY)?;
+    if !citations.is_array() {
+        return Err(StoreError::invalid("citations", "must be a JSON array"));
+    }
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "INSERT INTO messages \
+            (user_id, id, ticket_id, sender_type, content, draft_state, reply_to, citations) \
+         VALUES ($1, $2, $3, 'ai', $4, 'draft', $5, $6) \
+         ON CONFLICT ON CONSTRAINT messages_user_id_reply_to_key DO NOTHING RETURNING *",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(content)
+    .bind(reply_to)
+    .bind(citations)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(ticket_not_found)
+}
+
+/// The composite key (user_id, ticket_id) makes another tenant's ticket look absent.
+fn ticket_not_found(e: sqlx::Error) -> StoreError {
+    constraint_violation(
+        e,
+        &[("messages_user_id_ticket_id_fkey", || {
+            StoreError::NotFound("ticket")
+        })],
+    )
 }
 
 /// A ticket's messages, oldest first.

@@ -1,5 +1,6 @@
 //! Tickets: a customer's request, with a status and a priority.
 
+pub mod similar;
 pub mod store;
 
 use std::fmt;
@@ -103,6 +104,17 @@ pub struct Ticket {
     pub description: String,
     pub status: Status,
     pub priority: Priority,
+    /// Triage's category (an intent label); `None` until triaged.
+    pub category: Option<String>,
+    /// negative, neutral or positive; `None` until triaged.
+    pub sentiment: Option<String>,
+    /// The customer's language (BCP 47, e.g. `en`); `None` until triaged.
+    pub language: Option<String>,
+    /// Triage's confidence in its category, 0 to 1.
+    pub confidence: Option<f32>,
+    /// Triage found no evidence to answer from, or the case needs a person.
+    pub needs_human: bool,
+    pub triaged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

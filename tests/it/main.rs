@@ -3,7 +3,11 @@
 
 mod cli;
 mod common;
+mod fake_llm;
 mod isolation;
 mod jwt;
 mod mcp;
+mod queue;
 mod stores;
+mod triage;
+mod triage_faults;

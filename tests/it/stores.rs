@@ -248,3 +248,35 @@ async fn passwords_are_stored_as_argon2id_hashes_and_verified() {
         })
     ));
 }
+
+#[tokio::test]
+async fn only_one_ai_draft_is_stored_per_triggering_message() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let c = new_customer(&t.db, &a, "Bob", "bob@example.com").await;
+    let ticket = new_ticket(&t.db, &a, c.id, "Refund please").await;
+    let mut tx = t.db.begin(&a).await.expect("begin");
+    let question = messages::store::add(&mut tx, ticket.id, Sender::Customer, "where is it?")
+        .await
+        .expect("add");
+    let cites = serde_json::json!([{"chunk_id": "x"}]);
+    let first = messages::store::add_draft(&mut tx, ticket.id, question.id, "one", &cites)
+        .await
+        .expect("draft");
+    let again = messages::store::add_draft(&mut tx, ticket.id, question.id, "two", &cites)
+        .await
+        .expect("draft");
+    let other = messages::store::add_draft(&mut tx, ticket.id, ticket.id, "for the ticket", &cites)
+        .await
+        .expect("draft");
+    tx.commit().await.expect("commit");
+    let first = first.expect("the first draft is stored");
+    assert_eq!(first.draft_state, Some(DraftState::Draft));
+    assert_eq!(first.citations, Some(cites));
+    assert!(
+        again.is_none(),
+        "a second draft for the same message is a no-op"
+    );
+    assert!(other.is_some(), "the ticket itself is another trigger");
+    assert_eq!(t.count("messages").await, 3);
+}

@@ -308,3 +308,40 @@ async fn tenant_a_cannot_read_change_delete_insert_or_attach_to_tenant_b_message
     tx.commit().await.expect("commit");
     assert_eq!(w.t.count("messages").await, 3);
 }
+
+#[tokio::test]
+async fn tenant_a_cannot_read_change_delete_or_queue_jobs_of_tenant_b() {
+    let w = world().await;
+    let b_job: Uuid = {
+        let mut tx = w.t.db.begin(&w.b).await.expect("begin");
+        let id = sqlx::query_scalar("SELECT id FROM jobs LIMIT 1")
+            .fetch_one(tx.conn())
+            .await
+            .expect("B's job");
+        tx.commit().await.expect("commit");
+        id
+    };
+    assert_walled_off(&w, "jobs", "user_id", b_job, "attempts = 0").await;
+    let cross = format!(
+        "INSERT INTO jobs (user_id, id, ticket_id) VALUES ('{}', '{}', '{}')",
+        w.a.id(),
+        Uuid::now_v7(),
+        w.b_ticket
+    );
+    assert_eq!(
+        exec_as(&w.t.db, &w.a, cross).await,
+        Err(FK_VIOLATION.into()),
+        "a job for B's ticket"
+    );
+    // Draft keys are per tenant too: A cannot reply to B's message.
+    let mut tx = w.t.db.begin(&w.a).await.expect("begin");
+    let r = messages::store::add_draft(
+        &mut tx,
+        w.b_ticket,
+        w.b_message,
+        "draft",
+        &serde_json::json!([]),
+    )
+    .await;
+    assert!(matches!(r, Err(StoreError::NotFound("ticket"))), "{r:?}");
+}

@@ -1,0 +1,147 @@
+//! The one place that reads and writes `jobs`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{ClaimedJob, Job};
+use crate::{Db, StoreError, TenantTx};
+
+/// Enqueues triage for a ticket (`message_id = None`) or for a customer message, in the caller's
+/// transaction (Q3): the job exists exactly when the write that causes it commits. Enqueueing the
+/// same trigger twice is a no-op.
+pub async fn enqueue_triage(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    message_id: Option<Uuid>,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, ticket_id, message_id) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(message_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `batch` due jobs of any tenant (see `claim_jobs` in the migrations).
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    batch: u32,
+    lease: Duration,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let rows = sqlx::query_as::<_, ClaimedJob>(
+        // language=PostgreSQL
+        "SELECT user_id, id, ticket_id, message_id, attempts, max_attempts FROM claim_jobs($1, $2, $3)",
+    )
+    .bind(worker)
+    .bind(i32::try_from(batch).unwrap_or(100))
+    .bind(i32::try_from(lease.as_secs()).unwrap_or(i32::MAX))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows)
+}
+
+/// Marks a job done; only the worker that holds the lease can. False when it no longer does.
+pub async fn complete(tx: &mut TenantTx, job: Uuid, worker: &str) -> Result<bool, StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL \
+         WHERE user_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3",
+    )
+    .bind(user_id)
+    .bind(job)
+    .bind(worker)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records a failed attempt: queued again after `retry_in`, or `dead` when `retry_in` is None.
+pub async fn fail(
+    tx: &mut TenantTx,
+    job: Uuid,
+    worker: &str,
+    error: &str,
+    retry_in: Option<Duration>,
+) -> Result<bool, StoreError> {
+    let user_id = tx.user_id();
+    let run_at = retry_in.map(|d| Utc::now() + chrono::Duration::from_std(d).unwrap_or_default());
+    let error: String = error.chars().take(2000).collect();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'queued' END, \
+                run_at = COALESCE($4, run_at), last_error = $5, locked_by = NULL, locked_until = NULL \
+         WHERE user_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3",
+    )
+    .bind(user_id)
+    .bind(job)
+    .bind(worker)
+    .bind(run_at)
+    .bind(error)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives a job back without counting the attempt (a worker shutting down before it finished).
+pub async fn release(tx: &mut TenantTx, job: Uuid, worker: &str) -> Result<bool, StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(), \
+                locked_by = NULL, locked_until = NULL \
+         WHERE user_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3",
+    )
+    .bind(user_id)
+    .bind(job)
+    .bind(worker)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Operator view across tenants, newest first; `owner` must be the owner pool.
+pub async fn list(
+    owner: &PgPool,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query_as::<_, Job>(
+        // language=PostgreSQL
+        "SELECT user_id, id, kind, ticket_id, message_id, status, attempts, max_attempts, run_at, \
+                locked_by, locked_until, last_error, created_at, updated_at \
+         FROM jobs WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(status)
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(owner)
+    .await?;
+    Ok(rows)
+}
+
+/// Puts a dead (or done) job back in the queue with a fresh set of attempts; `owner` pool.
+pub async fn retry(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
+    sqlx::query_as::<_, Job>(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), locked_by = NULL, \
+                locked_until = NULL \
+         WHERE id = $1 AND status IN ('dead', 'done') \
+         RETURNING user_id, id, kind, ticket_id, message_id, status, attempts, max_attempts, run_at, \
+                   locked_by, locked_until, last_error, created_at, updated_at",
+    )
+    .bind(id)
+    .fetch_optional(owner)
+    .await?
+    .ok_or(StoreError::NotFound("dead or done job"))
+}
