@@ -130,7 +130,7 @@ impl ServerHandler for SupportServer {
     ) -> Result<CallToolResponse, McpError> {
         let tenant = self.tenant(&ctx)?;
         let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = tools::call(
+        let result = tools::call_with(
             &self.db,
             &self.audit,
             &tenant,

@@ -94,8 +94,20 @@ pub fn find(name: &str) -> Option<&'static ToolDef> {
 }
 
 /// Runs the tool `name` for `tenant` and records the call (tool, argument hash, outcome,
-/// latency, transport) in the tenant's audit trail through `audit`.
+/// latency, transport) in the tenant's audit trail before returning.
 pub async fn call(
+    db: &Db,
+    tenant: &Tenant,
+    transport: Transport,
+    name: &str,
+    args: Value,
+) -> Result<Value, ToolError> {
+    let audit = AuditLog::direct(db.clone());
+    call_with(db, &audit, tenant, transport, name, args).await
+}
+
+/// [`call`], recording through `audit` (the HTTP server's batched writer).
+pub async fn call_with(
     db: &Db,
     audit: &AuditLog,
     tenant: &Tenant,

@@ -16,11 +16,11 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
     let log = AuditLog::spawn(t.db.clone());
     let ok_args = json!({"ticket_id": a.ticket.id});
     let (http, stdio, agent) = (Transport::Http, Transport::Stdio, Transport::Agent);
-    let ok = tools::call(&t.db, &log, &a.tenant, http, "get_ticket", ok_args.clone()).await;
+    let ok = tools::call_with(&t.db, &log, &a.tenant, http, "get_ticket", ok_args.clone()).await;
     ok.expect("ok");
-    let _ = tools::call(&t.db, &log, &b.tenant, stdio, "get_ticket", ok_args.clone()).await;
+    let _ = tools::call_with(&t.db, &log, &b.tenant, stdio, "get_ticket", ok_args.clone()).await;
     let limit = json!({"limit": 0});
-    let _ = tools::call(&t.db, &log, &a.tenant, agent, "list_tickets", limit).await;
+    let _ = tools::call_with(&t.db, &log, &a.tenant, agent, "list_tickets", limit).await;
     log.flush().await;
 
     let mut tx = t.db.begin(&a.tenant).await.expect("begin");
@@ -58,7 +58,7 @@ async fn a_batch_writes_each_row_under_its_own_tenant_and_unknown_tools_are_not_
     let log = AuditLog::spawn(t.db.clone());
     for i in 0..(audit::MAX_BATCH + 10) {
         let tenant = if i % 3 == 0 { &b.tenant } else { &a.tenant };
-        let _ = tools::call(
+        let _ = tools::call_with(
             &t.db,
             &log,
             tenant,
@@ -68,7 +68,8 @@ async fn a_batch_writes_each_row_under_its_own_tenant_and_unknown_tools_are_not_
         )
         .await;
     }
-    let unknown = tools::call(&t.db, &log, &a.tenant, Transport::Http, "nope", json!({})).await;
+    let unknown =
+        tools::call_with(&t.db, &log, &a.tenant, Transport::Http, "nope", json!({})).await;
     assert!(unknown.is_err());
     log.flush().await;
     let rows: Vec<(uuid::Uuid, i64)> = sqlx::query_as(

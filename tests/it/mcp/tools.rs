@@ -1,7 +1,7 @@
 //! Every tool in process, through the same catalog the MCP server and the LLM loop use.
 
 use serde_json::{Value, json};
-use support_agent::audit::{AuditLog, Transport};
+use support_agent::audit::Transport;
 use support_agent::messages::DraftState;
 use support_agent::tools::{self, ToolError};
 use support_agent::{Db, Tenant};
@@ -10,8 +10,7 @@ use super::support::seed;
 use crate::common::{TestDb, new_customer, new_ticket};
 
 pub async fn call(db: &Db, tenant: &Tenant, tool: &str, args: Value) -> Result<Value, ToolError> {
-    let audit = AuditLog::direct(db.clone());
-    tools::call(db, &audit, tenant, Transport::Agent, tool, args).await
+    tools::call(db, tenant, Transport::Agent, tool, args).await
 }
 
 pub fn invalid_field(r: Result<Value, ToolError>) -> String {
