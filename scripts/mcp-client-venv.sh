@@ -8,7 +8,12 @@ PIN=2.3.0
 exec 9>".venv.lock"
 flock 9
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv >&2
+  if ! python3 -m venv .venv >&2; then
+    # Debian splits venv support (ensurepip) into its own package.
+    rm -rf .venv
+    apt-get install -y -qq python3-venv >&2 || { apt-get update -qq >&2 && apt-get install -y -qq python3-venv >&2; }
+    python3 -m venv .venv >&2
+  fi
 fi
 if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$PIN')" 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check "mcp==$PIN" >&2

@@ -4,6 +4,9 @@
 //! calls apart without holding customer text; the caller's token is never seen here at all.
 
 pub mod store;
+mod writer;
+
+pub use writer::{AuditLog, MAX_BATCH};
 
 use std::fmt;
 

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::guard::{self, Guard, normalise_origin};
 use super::{SupportServer, TenantSource};
 use crate::Db;
+use crate::audit::AuditLog;
 use crate::auth::JwtAuth;
 
 /// Largest request body accepted, in bytes (larger gets 413): far above any valid tool call,
@@ -60,6 +61,7 @@ pub struct HttpServer {
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    audit: AuditLog,
 }
 
 impl HttpServer {
@@ -97,7 +99,8 @@ impl HttpServer {
             .enforce_origin_validation()
             .with_max_request_body_bytes(config.max_body_bytes)
             .with_cancellation_token(shutdown.child_token());
-        let handler = SupportServer::new(db.clone(), TenantSource::PerRequest);
+        let audit = AuditLog::spawn(db.clone());
+        let handler = SupportServer::new(db.clone(), audit.clone(), TenantSource::PerRequest);
         let mcp = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
@@ -129,6 +132,7 @@ impl HttpServer {
             listener,
             router,
             shutdown,
+            audit,
         })
     }
 
@@ -137,16 +141,18 @@ impl HttpServer {
         self.listener.local_addr()
     }
 
-    /// Serves until `stop` completes, then stops taking connections, ends open streams and
-    /// lets requests in flight finish.
+    /// Serves until `stop` completes, then stops taking connections, ends open streams, lets
+    /// requests in flight finish and writes the audit records still queued.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let token = self.shutdown.clone();
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 stop.await;
                 token.cancel();
             })
-            .await
+            .await;
+        self.audit.flush().await;
+        served
     }
 }
 

@@ -14,7 +14,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use super::{TenantSource, prompts, resources};
-use crate::audit::Transport;
+use crate::audit::{AuditLog, Transport};
 use crate::tools::{self, ToolError};
 use crate::{Db, Tenant};
 
@@ -26,6 +26,7 @@ const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list an
 #[derive(Clone)]
 pub struct SupportServer {
     db: Db,
+    audit: AuditLog,
     tenants: TenantSource,
 }
 
@@ -49,8 +50,8 @@ static MCP_TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
 });
 
 impl SupportServer {
-    pub fn new(db: Db, tenants: TenantSource) -> Self {
-        Self { db, tenants }
+    pub fn new(db: Db, audit: AuditLog, tenants: TenantSource) -> Self {
+        Self { db, audit, tenants }
     }
 
     /// The tenant this request acts for. Over HTTP a request without one never got past the
@@ -129,7 +130,15 @@ impl ServerHandler for SupportServer {
     ) -> Result<CallToolResponse, McpError> {
         let tenant = self.tenant(&ctx)?;
         let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = tools::call(&self.db, &tenant, self.transport(), &request.name, args).await;
+        let result = tools::call_with(
+            &self.db,
+            &self.audit,
+            &tenant,
+            self.transport(),
+            &request.name,
+            args,
+        )
+        .await;
         tool_result(result).map(Into::into)
     }
 

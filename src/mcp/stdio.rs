@@ -5,11 +5,14 @@
 use rmcp::ServiceExt;
 
 use super::{SupportServer, TenantSource};
+use crate::audit::AuditLog;
 use crate::{Db, Tenant};
 
 /// Serves MCP on stdin/stdout for `tenant` until the client closes the stream.
 pub async fn serve(db: Db, tenant: Tenant) -> anyhow::Result<()> {
-    let server = SupportServer::new(db, TenantSource::Fixed(tenant));
+    // One client, one call at a time: each call is recorded before it returns.
+    let audit = AuditLog::direct(db.clone());
+    let server = SupportServer::new(db, audit, TenantSource::Fixed(tenant));
     let running = server.serve(rmcp::transport::stdio()).await?;
     tracing::info!(%tenant, "serving MCP on stdio");
     running.waiting().await?;

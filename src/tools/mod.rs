@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};
 pub use drafts::{DraftReply, DraftReplyArgs, DraftReplyOutput, draft_reply};
 pub use knowledge::SearchKnowledge;
-pub use registry::{ToolDef, call, catalog, find};
+pub use registry::{ToolDef, call, call_with, catalog, find};
 pub use tickets::{
     GetTicket, GetTicketArgs, GetTicketOutput, ListTickets, ListTicketsArgs, ListTicketsOutput,
     UpdateTicket, UpdateTicketArgs, UpdateTicketOutput, get_ticket, list_tickets, update_ticket,

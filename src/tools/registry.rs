@@ -10,7 +10,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
 use super::{Annotations, Tool, ToolError, args};
-use crate::audit::{self, NewToolCall, Transport};
+use crate::audit::{self, AuditLog, NewToolCall, Transport};
 use crate::{Db, Tenant};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -95,10 +95,22 @@ pub fn find(name: &str) -> Option<&'static ToolDef> {
 }
 
 /// Runs the tool `name` for `tenant` and records the call (tool, argument hash, outcome,
-/// latency, transport) in the tenant's audit trail. A failure to record is logged, not returned:
-/// the call itself has already happened.
+/// latency, transport) in the tenant's audit trail before returning.
 pub async fn call(
     db: &Db,
+    tenant: &Tenant,
+    transport: Transport,
+    name: &str,
+    args: Value,
+) -> Result<Value, ToolError> {
+    let audit = AuditLog::direct(db.clone());
+    call_with(db, &audit, tenant, transport, name, args).await
+}
+
+/// [`call`], recording through `audit` (the HTTP server's batched writer).
+pub async fn call_with(
+    db: &Db,
+    audit: &AuditLog,
     tenant: &Tenant,
     transport: Transport,
     name: &str,
@@ -114,21 +126,14 @@ pub async fn call(
         Ok(_) => audit::Outcome::Ok,
         Err(e) => e.outcome(),
     };
-    if let Err(e) = audit::record(
-        db,
-        tenant,
-        NewToolCall {
-            tool: tool.name,
-            args_sha256,
-            outcome,
-            latency_us,
-            transport,
-        },
-    )
-    .await
-    {
-        tracing::error!(tool = tool.name, %tenant, error = %e, "recording a tool call failed");
-    }
+    let record = NewToolCall {
+        tool: tool.name,
+        args_sha256,
+        outcome,
+        latency_us,
+        transport,
+    };
+    audit.record(tenant, record).await;
     if let Err(ToolError::Infrastructure(e)) = &result {
         tracing::error!(tool = tool.name, %tenant, error = %e, "tool call failed");
     }

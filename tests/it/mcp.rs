@@ -8,3 +8,4 @@ mod http_auth;
 mod isolation;
 mod support;
 mod tools;
+mod writes;

@@ -1,7 +1,7 @@
 //! Every tool call is recorded for its tenant: tool, argument hash, outcome, latency, transport.
 
 use serde_json::json;
-use support_agent::audit::{self, Outcome, Transport};
+use support_agent::audit::{self, AuditLog, Outcome, Transport};
 use support_agent::tools;
 
 use super::support::seed;
@@ -12,32 +12,16 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
     let t = TestDb::new().await;
     let a = seed(&t.db, "Acme").await;
     let b = seed(&t.db, "Beta").await;
+    // The queued writer, as the HTTP server uses it: calls of both tenants in one batch.
+    let log = AuditLog::spawn(t.db.clone());
     let ok_args = json!({"ticket_id": a.ticket.id});
-    tools::call(
-        &t.db,
-        &a.tenant,
-        Transport::Http,
-        "get_ticket",
-        ok_args.clone(),
-    )
-    .await
-    .expect("ok");
-    let _ = tools::call(
-        &t.db,
-        &b.tenant,
-        Transport::Stdio,
-        "get_ticket",
-        ok_args.clone(),
-    )
-    .await;
-    let _ = tools::call(
-        &t.db,
-        &a.tenant,
-        Transport::Agent,
-        "list_tickets",
-        json!({"limit": 0}),
-    )
-    .await;
+    let (http, stdio, agent) = (Transport::Http, Transport::Stdio, Transport::Agent);
+    let ok = tools::call_with(&t.db, &log, &a.tenant, http, "get_ticket", ok_args.clone()).await;
+    ok.expect("ok");
+    let _ = tools::call_with(&t.db, &log, &b.tenant, stdio, "get_ticket", ok_args.clone()).await;
+    let limit = json!({"limit": 0});
+    let _ = tools::call_with(&t.db, &log, &a.tenant, agent, "list_tickets", limit).await;
+    log.flush().await;
 
     let mut tx = t.db.begin(&a.tenant).await.expect("begin");
     let calls = audit::store::recent(&mut tx, 10).await.expect("recent");
@@ -64,4 +48,40 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
         (Outcome::NotFound, Transport::Stdio)
     );
     assert_eq!(t.count("tool_calls").await, 3);
+}
+
+#[tokio::test]
+async fn a_batch_writes_each_row_under_its_own_tenant_and_unknown_tools_are_not_recorded() {
+    let t = TestDb::new().await;
+    let a = seed(&t.db, "Acme").await;
+    let b = seed(&t.db, "Beta").await;
+    let log = AuditLog::spawn(t.db.clone());
+    for i in 0..(audit::MAX_BATCH + 10) {
+        let tenant = if i % 3 == 0 { &b.tenant } else { &a.tenant };
+        let _ = tools::call_with(
+            &t.db,
+            &log,
+            tenant,
+            Transport::Http,
+            "list_tickets",
+            json!({}),
+        )
+        .await;
+    }
+    let unknown =
+        tools::call_with(&t.db, &log, &a.tenant, Transport::Http, "nope", json!({})).await;
+    assert!(unknown.is_err());
+    log.flush().await;
+    let rows: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT user_id, count(*) FROM tool_calls GROUP BY user_id ORDER BY count(*) DESC",
+    )
+    .fetch_all(&t.owner)
+    .await
+    .expect("counts");
+    let total = audit::MAX_BATCH as i64 + 10;
+    let b_calls = (total + 2) / 3;
+    assert_eq!(
+        rows,
+        vec![(a.tenant.id(), total - b_calls), (b.tenant.id(), b_calls)]
+    );
 }
