@@ -6,6 +6,8 @@
 mod records;
 mod serve;
 mod setup;
+mod stripe;
+mod stripe_report;
 mod worker;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ pub struct Cli {
     pub jwt: JwtSettings,
     #[command(flatten)]
     pub llm: crate::llm::LlmSettings,
+    #[command(flatten)]
+    pub stripe: crate::stripe::StripeSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +69,9 @@ pub enum Command {
     /// See and retry the triage queue's jobs, across tenants (owner connection).
     #[command(subcommand)]
     Jobs(worker::JobsCmd),
+    /// Connect a tenant's Stripe account, show or remove that access, link customers.
+    #[command(subcommand)]
+    Stripe(stripe::StripeCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -99,10 +106,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
-        Command::Serve(args) => serve::serve(&cli.db, &cli.jwt, args).await,
-        Command::Worker(args) => worker::worker(&cli.db, &cli.llm, args).await,
+        Command::Serve(args) => {
+            install_stripe(&cli.stripe)?;
+            serve::serve(&cli.db, &cli.jwt, args).await
+        }
+        Command::Worker(args) => {
+            install_stripe(&cli.stripe)?;
+            worker::worker(&cli.db, &cli.llm, args).await
+        }
         Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
+        Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd).await,
     }
+}
+
+/// Installs the Stripe client for the Stripe tools. Without SECRETS_KEY the server still runs
+/// (the Stripe tools then answer that Stripe is not configured); with an invalid one it stops.
+fn install_stripe(settings: &crate::stripe::StripeSettings) -> anyhow::Result<()> {
+    if settings.secrets_key.is_none() {
+        tracing::warn!("SECRETS_KEY is not set: the Stripe tools are unavailable");
+        return Ok(());
+    }
+    crate::stripe::install(crate::stripe::Stripe::from_settings(settings)?);
+    Ok(())
 }
 
 /// The error and its causes on one line, without repeating a cause its parent already quotes.

@@ -9,8 +9,10 @@
 //! are refused.
 
 mod args;
+mod charges;
 mod customers;
 mod drafts;
+mod overview;
 mod registry;
 mod tickets;
 mod views;
@@ -21,8 +23,16 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use charges::{
+    FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, fetch_stripe_charges,
+    fetch_stripe_charges_with,
+};
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};
 pub use drafts::{DraftReply, DraftReplyArgs, DraftReplyOutput, draft_reply};
+pub use overview::{
+    CustomerOverview, CustomerOverviewArgs, CustomerOverviewOutput, customer_overview,
+    customer_overview_with,
+};
 pub use registry::{ToolDef, call, catalog, find};
 pub use tickets::{
     GetTicket, GetTicketArgs, GetTicketOutput, ListTickets, ListTicketsArgs, ListTicketsOutput,
@@ -50,6 +60,12 @@ impl Annotations {
         destructive_hint: false,
         idempotent_hint: true,
         open_world_hint: false,
+    };
+
+    /// Reads from an outside service (Stripe) and changes nothing.
+    pub const READ_ONLY_OPEN_WORLD: Self = Self {
+        open_world_hint: true,
+        ..Self::READ_ONLY
     };
 }
 
@@ -88,6 +104,13 @@ pub enum ToolError {
     /// The write conflicts with existing records.
     #[error("{0}")]
     Conflict(String),
+    /// The tool cannot run until someone sets something up (Stripe not connected, a customer
+    /// not linked to Stripe); the message says what to do.
+    #[error("{0}")]
+    Unavailable(String),
+    /// An outside service (Stripe) failed or refused; the message says what to do.
+    #[error("{0}")]
+    Upstream(String),
     /// The database (or another dependency) failed.
     #[error("internal error")]
     Infrastructure(#[source] StoreError),
@@ -106,10 +129,11 @@ impl ToolError {
         use crate::audit::Outcome;
         match self {
             Self::NotFound(_) => Outcome::NotFound,
-            Self::UnknownTool(_) | Self::InvalidArgument { .. } | Self::Conflict(_) => {
-                Outcome::Invalid
-            }
-            Self::Infrastructure(_) => Outcome::Error,
+            Self::UnknownTool(_)
+            | Self::InvalidArgument { .. }
+            | Self::Conflict(_)
+            | Self::Unavailable(_) => Outcome::Invalid,
+            Self::Upstream(_) | Self::Infrastructure(_) => Outcome::Error,
         }
     }
 }

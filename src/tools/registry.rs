@@ -80,6 +80,8 @@ static CATALOG: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<super::GetTicket>(),
         ToolDef::of::<super::DraftReply>(),
         ToolDef::of::<super::UpdateTicket>(),
+        ToolDef::of::<super::FetchStripeCharges>(),
+        ToolDef::of::<super::CustomerOverview>(),
     ]
 });
 

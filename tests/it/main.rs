@@ -9,5 +9,6 @@ mod jwt;
 mod mcp;
 mod queue;
 mod stores;
+mod stripe;
 mod triage;
 mod triage_faults;
