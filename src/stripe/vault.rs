@@ -46,8 +46,11 @@ pub enum VaultError {
 /// A sealed secret as stored: the master key's id, a fresh nonce, ciphertext with its tag.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Sealed {
+    /// The id of the master key that sealed it.
     pub key_id: String,
+    /// 12 random bytes, never reused with the same key.
     pub nonce: Vec<u8>,
+    /// The ciphertext with GCM's 16-byte tag appended.
     pub ciphertext: Vec<u8>,
 }
 

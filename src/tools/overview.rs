@@ -78,7 +78,7 @@ pub async fn customer_overview_with(
         open_tickets.extend(page.items);
     }
     tx.commit().await?;
-    open_tickets.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    open_tickets.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
 
     let client = client(db, stripe, tenant).await?;
     let fail = |e| upstream(&customer, e);
@@ -111,7 +111,7 @@ pub async fn customer_overview_with(
         }
         charges.push(ChargeView::new(c, dispute));
     }
-    refunds.sort_by(|a, b| b.created.cmp(&a.created));
+    refunds.sort_by_key(|r| std::cmp::Reverse(r.created));
     let count = i64::try_from(open_tickets.len()).unwrap_or(i64::MAX);
     Ok(CustomerOverviewOutput {
         customer: CustomerView::new(customer, Some(count)),

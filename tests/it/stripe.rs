@@ -139,7 +139,7 @@ pub struct World {
 impl World {
     pub async fn new() -> Self {
         let fake = FakeStripe::start(vec![account_a(), account_b()]);
-        Self::with(fake, settings_for).await
+        Self::with(fake, settings).await
     }
 
     /// A world whose client settings `tweak` adjusts.
@@ -168,10 +168,6 @@ impl World {
             bea,
         }
     }
-}
-
-fn settings_for(base: &str) -> StripeSettings {
-    settings(base)
 }
 
 /// A customer of `tenant` with this Stripe id.

@@ -7,13 +7,24 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use super::fake::FakeStripe;
-use super::{KEY_A, MASTER_KEY, account_a, linked};
+use super::{KEY_A, MASTER_KEY, OTHER_MASTER_KEY, account_a, linked};
 use crate::cli::Run;
 use crate::common::{TestDb, new_customer, new_tenant};
 
 /// Runs `support-agent args…` in an empty directory with the test's database, master key and
 /// Stripe base URL, and `stdin` on standard input.
 fn run(t: &TestDb, base: Option<&str>, args: &[&str], stdin: Option<&str>) -> Run {
+    run_with(t, base, args, stdin, &[])
+}
+
+/// [`run`] with extra environment variables.
+fn run_with(
+    t: &TestDb,
+    base: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_support-agent"));
     cmd.args(args)
@@ -34,6 +45,7 @@ fn run(t: &TestDb, base: Option<&str>, args: &[&str], stdin: Option<&str>) -> Ru
     if let Some(base) = base {
         cmd.env("STRIPE_API_BASE", base);
     }
+    cmd.envs(env.iter().copied());
     let mut child = cmd.spawn().expect("spawn");
     if let Some(input) = stdin {
         child
@@ -233,4 +245,40 @@ async fn link_records_single_matches_and_reports_ambiguous_ones_and_conflicts() 
         again.stdout
     );
     assert!(again.stdout.contains("ambiguous  "), "{}", again.stdout);
+}
+
+#[tokio::test]
+async fn rekey_moves_every_stored_key_to_the_current_master_key() {
+    let t = TestDb::new().await;
+    let key = format!("{KEY_A}\n");
+    for name in ["Alice", "Alison"] {
+        let user = new_tenant(&t.db, name).await.id().to_string();
+        let args = [
+            "stripe",
+            "connect",
+            "--user",
+            &user,
+            "--restricted-key-stdin",
+        ];
+        assert!(run(&t, None, &args, Some(&key)).ok);
+    }
+    let rotated = [
+        ("SECRETS_KEY", OTHER_MASTER_KEY),
+        ("SECRETS_KEY_PREVIOUS", MASTER_KEY),
+    ];
+    let v = run_with(&t, None, &["stripe", "rekey", "--json"], None, &rotated).json();
+    assert_eq!(
+        (v["resealed"].as_u64(), v["key_id"].as_str()),
+        (Some(2), Some("ktest2"))
+    );
+    let v = run_with(&t, None, &["stripe", "rekey", "--json"], None, &rotated).json();
+    assert_eq!(v["resealed"], 0, "nothing left under the old key");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT key_id FROM stripe_accounts")
+        .fetch_all(&t.owner)
+        .await
+        .expect("key ids");
+    assert_eq!(ids, ["ktest2", "ktest2"]);
+    let without_old = [("SECRETS_KEY", MASTER_KEY)];
+    let r = run_with(&t, None, &["stripe", "rekey"], None, &without_old);
+    r.fails_with("`ktest2`, which neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS holds");
 }
