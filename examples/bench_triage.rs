@@ -100,7 +100,11 @@ async fn run(owner_url: &str, app_url: &str, n: usize, concurrency: usize) -> an
         llm_timeout: Duration::from_secs(10),
     };
     let model = ChatModel::new(&settings);
-    let handler = TriageHandler::new(db.clone(), Engine::Llm(model.clone()), Limits::default());
+    let handler = TriageHandler::new(
+        db.clone(),
+        Engine::Llm(Box::new(model.clone())),
+        Limits::default(),
+    );
     let opts = WorkerOptions {
         concurrency,
         worker_id: "bench".into(),

@@ -48,7 +48,11 @@ struct Query {
 
 fn jsonl<T: for<'de> Deserialize<'de>>(path: PathBuf) -> anyhow::Result<Vec<T>> {
     let text = std::fs::read_to_string(path)?;
-    Ok(text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?)
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?)
 }
 
 #[tokio::main]
@@ -70,22 +74,54 @@ async fn main() -> anyhow::Result<()> {
     // Ingest the corpus as Markdown files through the real ingestion path.
     let dir = tempfile::tempdir()?;
     for d in &corpus {
-        std::fs::write(dir.path().join(format!("{}.md", d.id)), format!("# {}\n\n{}\n", d.title, d.text))?;
+        std::fs::write(
+            dir.path().join(format!("{}.md", d.id)),
+            format!("# {}\n\n{}\n", d.title, d.text),
+        )?;
     }
-    let email = format!("quality-{}@bench.example.com", uuid::Uuid::new_v4().simple());
-    let (tenant, _) = users::store::create(&db, &NewUser { name: "quality", email: &email, password: None }).await?;
-    let report = ingest(&db, &embedder, &tenant, &[dir.path().to_path_buf()], &IngestOptions::default(),
-        &indicatif::ProgressBar::hidden()).await?;
-    println!("ingested {} documents, {} chunks in {:.1}s: {:.1} chunks/s overall; embedding {:.1}s \
+    let email = format!(
+        "quality-{}@bench.example.com",
+        uuid::Uuid::new_v4().simple()
+    );
+    let (tenant, _) = users::store::create(
+        &db,
+        &NewUser {
+            name: "quality",
+            email: &email,
+            password: None,
+        },
+    )
+    .await?;
+    let report = ingest(
+        &db,
+        &embedder,
+        &tenant,
+        &[dir.path().to_path_buf()],
+        &IngestOptions::default(),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await?;
+    println!(
+        "ingested {} documents, {} chunks in {:.1}s: {:.1} chunks/s overall; embedding {:.1}s \
         ({:.1} chunks/s), database {:.2}s ({:.0} chunks/s)",
-        report.documents.added, report.chunks, report.seconds, report.chunks as f64 / report.seconds,
-        report.embed_seconds, report.chunks as f64 / report.embed_seconds, report.db_seconds,
-        report.chunks as f64 / report.db_seconds);
+        report.documents.added,
+        report.chunks,
+        report.seconds,
+        report.chunks as f64 / report.seconds,
+        report.embed_seconds,
+        report.chunks as f64 / report.embed_seconds,
+        report.db_seconds,
+        report.chunks as f64 / report.db_seconds
+    );
 
     let texts: Vec<String> = queries.iter().map(|q| q.text.clone()).collect();
     let started = Instant::now();
     let vectors = embedder.embed_blocking(&texts)?;
-    println!("embedded {} queries in {:.1}s", texts.len(), started.elapsed().as_secs_f64());
+    println!(
+        "embedded {} queries in {:.1}s",
+        texts.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     let configs: [(&str, f64, f64, f64); 8] = [
         ("vectors only", 1.0, 0.0, 60.0),
@@ -102,7 +138,9 @@ async fn main() -> anyhow::Result<()> {
     for (name, vw, tw, k) in configs {
         let (mut r1, mut r5, mut r10, mut ndcg) = (0.0, 0.0, 0.0, 0.0);
         for (q, v) in queries.iter().zip(&vectors) {
-            let Some(relevant) = qrels.get(&q.id) else { continue };
+            let Some(relevant) = qrels.get(&q.id) else {
+                continue;
+            };
             let docs = ranked_docs(&db, &tenant, &embedder, q, v, vw, tw, k).await?;
             if let Some(rank) = docs.iter().position(|d| d == relevant) {
                 r1 += f64::from(u8::from(rank < 1));
@@ -114,7 +152,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         let n = queries.iter().filter(|q| qrels.contains_key(&q.id)).count() as f64;
-        println!("| {name} | {:.3} | {:.3} | {:.3} | {:.3} |", r1 / n, r5 / n, r10 / n, ndcg / n);
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            r1 / n,
+            r5 / n,
+            r10 / n,
+            ndcg / n
+        );
     }
     Ok(())
 }
@@ -122,19 +166,39 @@ async fn main() -> anyhow::Result<()> {
 /// The first ten distinct corpus ids among the top chunks.
 #[allow(clippy::too_many_arguments)]
 async fn ranked_docs(
-    db: &support_agent::Db, tenant: &Tenant, embedder: &LocalEmbedder, q: &Query, v: &[f32],
-    vector_weight: f64, text_weight: f64, rrf_k: f64,
+    db: &support_agent::Db,
+    tenant: &Tenant,
+    embedder: &LocalEmbedder,
+    q: &Query,
+    v: &[f32],
+    vector_weight: f64,
+    text_weight: f64,
+    rrf_k: f64,
 ) -> anyhow::Result<Vec<String>> {
     let mut tx = db.begin(tenant).await?;
-    let hits = store::search(&mut tx, &SearchQuery {
-        text: &q.text, embedding: v, model: embedder.model(), limit: 20, candidates: 40,
-        vector_weight, text_weight, rrf_k, ef_search: 100, exact_max_chunks: 10_000,
-    })
+    let hits = store::search(
+        &mut tx,
+        &SearchQuery {
+            text: &q.text,
+            embedding: v,
+            model: embedder.model(),
+            limit: 20,
+            candidates: 40,
+            vector_weight,
+            text_weight,
+            rrf_k,
+            ef_search: 100,
+            exact_max_chunks: 10_000,
+        },
+    )
     .await?;
     tx.commit().await?;
     let mut docs: Vec<String> = Vec::new();
     for h in hits.into_iter().filter(|h| h.score > 0.0) {
-        let id = std::path::Path::new(&h.source).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = std::path::Path::new(&h.source)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !docs.contains(&id) {
             docs.push(id);
         }

@@ -70,13 +70,18 @@ fn gauss(rng: &mut StdRng) -> f32 {
 }
 
 fn words(rng: &mut StdRng, n: usize) -> String {
-    (0..n).map(|_| format!("w{}", rng.random_range(0..2000))).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|_| format!("w{}", rng.random_range(0..2000)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn load(args: &Args, owner: &sqlx::PgPool, db: &Db, space: &Space) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(1);
     sqlx::query("TRUNCATE users CASCADE").execute(owner).await?;
-    sqlx::query("DROP INDEX IF EXISTS chunks_embedding_hnsw_idx").execute(owner).await?;
+    sqlx::query("DROP INDEX IF EXISTS chunks_embedding_hnsw_idx")
+        .execute(owner)
+        .await?;
     let others = args.chunks - args.large - args.tiny;
     let started = Instant::now();
     let mut written = 0usize;
@@ -86,13 +91,22 @@ async fn load(args: &Args, owner: &sqlx::PgPool, db: &Db, space: &Space) -> anyh
             1 => ("bench-tiny".to_owned(), args.tiny),
             n => {
                 let (n, slots) = (n - 2, args.tenants - 2);
-                (format!("bench-{n}"), others / slots + usize::from(n < others % slots))
+                (
+                    format!("bench-{n}"),
+                    others / slots + usize::from(n < others % slots),
+                )
             }
         };
         let email = format!("{name}@bench.example.com");
-        let (tenant, _) =
-            users::store::create(db, &NewUser { name: &name, email: &email, password: None })
-                .await?;
+        let (tenant, _) = users::store::create(
+            db,
+            &NewUser {
+                name: &name,
+                email: &email,
+                password: None,
+            },
+        )
+        .await?;
         for (d, start) in (0..size).step_by(1000).enumerate() {
             let chunks: Vec<NewChunk> = (start..size.min(start + 1000))
                 .map(|_| NewChunk {
@@ -103,30 +117,52 @@ async fn load(args: &Args, owner: &sqlx::PgPool, db: &Db, space: &Space) -> anyh
                 .collect();
             let source = format!("doc-{d}");
             let mut tx = db.begin(&tenant).await?;
-            store::put_document(&mut tx, &NewDocument {
-                source: &source, title: &source, kind: "text", content_sha256: &[0; 32],
-                chunks: &chunks, embed_model: MODEL, embed_dims: 384,
-            })
+            store::put_document(
+                &mut tx,
+                &NewDocument {
+                    source: &source,
+                    title: &source,
+                    kind: "text",
+                    content_sha256: &[0; 32],
+                    chunks: &chunks,
+                    embed_model: MODEL,
+                    embed_dims: 384,
+                },
+            )
             .await?;
             tx.commit().await?;
             written += chunks.len();
         }
         if t % 50 == 0 {
-            eprintln!("loaded {written} chunks, {t} tenants, {:.0}s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "loaded {written} chunks, {t} tenants, {:.0}s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     let load_secs = started.elapsed().as_secs_f64();
-    println!("loaded {written} chunks in {load_secs:.0}s ({:.0} chunks/s, without the HNSW index)",
-        written as f64 / load_secs);
+    println!(
+        "loaded {written} chunks in {load_secs:.0}s ({:.0} chunks/s, without the HNSW index)",
+        written as f64 / load_secs
+    );
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
-    sqlx::raw_sql("SET maintenance_work_mem = '6GB'; SET max_parallel_maintenance_workers = 1; \
-        CREATE INDEX chunks_embedding_hnsw_idx ON chunks USING hnsw (embedding vector_cosine_ops)")
+    sqlx::raw_sql(
+        "SET maintenance_work_mem = '6GB'; SET max_parallel_maintenance_workers = 1; \
+        CREATE INDEX chunks_embedding_hnsw_idx ON chunks USING hnsw (embedding vector_cosine_ops)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    println!(
+        "HNSW index built in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::query("VACUUM ANALYZE chunks")
         .execute(&mut *conn)
         .await?;
-    println!("HNSW index built in {:.0}s", started.elapsed().as_secs_f64());
-    sqlx::query("VACUUM ANALYZE chunks").execute(&mut *conn).await?;
-    sqlx::query("VACUUM ANALYZE documents").execute(&mut *conn).await?;
+    sqlx::query("VACUUM ANALYZE documents")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -136,8 +172,12 @@ async fn main() -> anyhow::Result<()> {
     let (owner, db) = bench_db::bench_db(&args.db).await?;
     let mut rng = StdRng::seed_from_u64(42);
     let space = Space::new(&mut rng);
-    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM chunks").fetch_one(&owner).await?;
-    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&owner).await?;
+    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM chunks")
+        .fetch_one(&owner)
+        .await?;
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&owner)
+        .await?;
     if have != args.chunks as i64 || tenants != args.tenants as i64 {
         load(&args, &owner, &db, &space).await?;
     }
@@ -155,7 +195,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn measure(
-    db: &Db, tenant: &Tenant, name: &str, size: usize, args: &Args, space: &Space, rng: &mut StdRng,
+    db: &Db,
+    tenant: &Tenant,
+    name: &str,
+    size: usize,
+    args: &Args,
+    space: &Space,
+    rng: &mut StdRng,
 ) -> anyhow::Result<()> {
     let (mut ann, mut hybrid, mut exact) = (Vec::new(), Vec::new(), Vec::new());
     let mut recall = 0.0;
@@ -163,11 +209,19 @@ async fn measure(
         let v = space.sample(rng);
         let text = words(rng, 3);
         let q = |text_weight: f64, exact_max_chunks: i64| SearchQuery {
-            text: &text, embedding: &v, model: MODEL, limit: 10, candidates: 40,
-            vector_weight: 1.0, text_weight, rrf_k: 60.0, ef_search: args.ef_search,
+            text: &text,
+            embedding: &v,
+            model: MODEL,
+            limit: 10,
+            candidates: 40,
+            vector_weight: 1.0,
+            text_weight,
+            rrf_k: 60.0,
+            ef_search: args.ef_search,
             exact_max_chunks,
         };
-        let default_threshold = support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks;
+        let default_threshold =
+            support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks;
         let (a, t_ann) = timed(db, tenant, &q(0.0, default_threshold)).await?;
         let (_, t_hybrid) = timed(db, tenant, &q(0.5, default_threshold)).await?;
         let (e, t_exact) = timed(db, tenant, &q(0.0, i64::MAX)).await?;
@@ -178,25 +232,37 @@ async fn measure(
         hybrid.push(t_hybrid);
         exact.push(t_exact);
     }
-    let path = if size as i64 > support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks {
-        "HNSW"
-    } else {
-        "exact"
-    };
-    for (what, mut times) in [(format!("vectors ({path})"), ann), (format!("hybrid ({path})"), hybrid), ("vectors (forced exact)".to_owned(), exact)] {
+    let path =
+        if size as i64 > support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks {
+            "HNSW"
+        } else {
+            "exact"
+        };
+    for (what, mut times) in [
+        (format!("vectors ({path})"), ann),
+        (format!("hybrid ({path})"), hybrid),
+        ("vectors (forced exact)".to_owned(), exact),
+    ] {
         times.sort_by(f64::total_cmp);
         let r = if what.starts_with("vectors (H") || what.starts_with("vectors (e") {
             format!("{:.3}", recall / args.queries as f64)
         } else {
             "—".into()
         };
-        println!("| {name} | {size} | {what} | {:.1} | {:.1} | {r} |",
-            bench_db::percentile(&times, 50.0), bench_db::percentile(&times, 99.0));
+        println!(
+            "| {name} | {size} | {what} | {:.1} | {:.1} | {r} |",
+            bench_db::percentile(&times, 50.0),
+            bench_db::percentile(&times, 99.0)
+        );
     }
     Ok(())
 }
 
-async fn timed(db: &Db, tenant: &Tenant, q: &SearchQuery<'_>) -> anyhow::Result<(Vec<uuid::Uuid>, f64)> {
+async fn timed(
+    db: &Db,
+    tenant: &Tenant,
+    q: &SearchQuery<'_>,
+) -> anyhow::Result<(Vec<uuid::Uuid>, f64)> {
     let started = Instant::now();
     let mut tx = db.begin(tenant).await?;
     let hits = store::search(&mut tx, q).await?;

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod prompts;
 pub mod secrets;
 pub mod stats;
+pub mod stripe;
 pub mod telemetry;
 pub mod tenant;
 pub mod tickets;

@@ -91,9 +91,16 @@ pub(super) async fn ingest(
     let db = service_db(db).await?;
     let tenant = Tenant::from_trusted_operator_input(args.user);
     let options = IngestOptions { prune: args.prune };
-    let report = knowledge::ingest(&db, embedder.as_ref(), &tenant, &args.paths, &options, &progress_bar())
-        .await
-        .context("ingestion stopped")?;
+    let report = knowledge::ingest(
+        &db,
+        embedder.as_ref(),
+        &tenant,
+        &args.paths,
+        &options,
+        &progress_bar(),
+    )
+    .await
+    .context("ingestion stopped")?;
     if args.json {
         return print_json(&report);
     }
@@ -104,8 +111,15 @@ pub(super) async fn ingest(
     println!(
         "{} added, {} updated, {} unchanged, {} failed, {} pruned; {} chunks in {:.1}s \
          (embedding {:.1}s, database {:.1}s)",
-        d.added, d.updated, d.unchanged, d.failed, d.pruned, report.chunks, report.seconds,
-        report.embed_seconds, report.db_seconds
+        d.added,
+        d.updated,
+        d.unchanged,
+        d.failed,
+        d.pruned,
+        report.chunks,
+        report.seconds,
+        report.embed_seconds,
+        report.db_seconds
     );
     Ok(())
 }
@@ -118,7 +132,12 @@ pub(super) async fn knowledge(
 ) -> anyhow::Result<()> {
     let db = service_db(db).await?;
     match cmd {
-        KnowledgeCmd::Search { user, limit, json, query } => {
+        KnowledgeCmd::Search {
+            user,
+            limit,
+            json,
+            query,
+        } => {
             let embedder = embed.build()?;
             let tenant = Tenant::from_trusted_operator_input(user);
             let hits =
@@ -129,9 +148,24 @@ pub(super) async fn knowledge(
             }
             for (i, r) in out.results.iter().enumerate() {
                 let crumbs = r.hit.heading_path.join(" > ");
-                println!("{}. [{}] {} — {} ({:.4})", i + 1, r.citation_id, r.hit.title, crumbs, r.hit.score);
+                println!(
+                    "{}. [{}] {} — {} ({:.4})",
+                    i + 1,
+                    r.citation_id,
+                    r.hit.title,
+                    crumbs,
+                    r.hit.score
+                );
                 println!("   {}", r.hit.source);
-                println!("   {}", r.hit.text.replace('\n', " ").chars().take(200).collect::<String>());
+                println!(
+                    "   {}",
+                    r.hit
+                        .text
+                        .replace('\n', " ")
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                );
             }
             Ok(())
         }
@@ -143,11 +177,18 @@ pub(super) async fn knowledge(
                 return print_json(&serde_json::json!({ "documents": docs }));
             }
             for d in docs {
-                println!("{}  {:>5} chunks  {}  {}", d.id, d.chunk_count, d.kind, d.source);
+                println!(
+                    "{}  {:>5} chunks  {}  {}",
+                    d.id, d.chunk_count, d.kind, d.source
+                );
             }
             Ok(())
         }
-        KnowledgeCmd::Delete { user, document, json } => {
+        KnowledgeCmd::Delete {
+            user,
+            document,
+            json,
+        } => {
             let mut tx = db.begin(&Tenant::from_trusted_operator_input(user)).await?;
             store::delete(&mut tx, document).await?;
             tx.commit().await?;
@@ -164,7 +205,10 @@ pub(super) async fn knowledge(
             if json {
                 return print_json(&report);
             }
-            println!("{} chunks now embedded with {} ({:.1}s)", report.chunks, report.model, report.seconds);
+            println!(
+                "{} chunks now embedded with {} ({:.1}s)",
+                report.chunks, report.model, report.seconds
+            );
             Ok(())
         }
     }

@@ -7,6 +7,8 @@ mod knowledge;
 mod records;
 mod serve;
 mod setup;
+mod stripe;
+mod stripe_report;
 mod worker;
 
 use std::process::ExitCode;
@@ -35,6 +37,8 @@ pub struct Cli {
     pub embed: EmbedSettings,
     #[command(flatten)]
     pub search: SearchSettings,
+    #[command(flatten)]
+    pub stripe: crate::stripe::StripeSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -78,6 +82,9 @@ pub enum Command {
     /// Search, list, delete and re-embed a tenant's knowledge base.
     #[command(subcommand)]
     Knowledge(knowledge::KnowledgeCmd),
+    /// Connect a tenant's Stripe account, show or remove that access, link customers.
+    #[command(subcommand)]
+    Stripe(stripe::StripeCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -112,11 +119,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
         Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
         Command::Stats(args) => setup::stats(&cli.db, args).await,
-        Command::Serve(args) => serve::serve(&cli.db, &cli.jwt, args).await,
-        Command::Worker(args) => worker::worker(&cli.db, &cli.llm, args).await,
+        Command::Serve(args) => {
+            install_stripe(&cli.stripe)?;
+            install_knowledge(&cli.embed, &cli.search);
+            serve::serve(&cli.db, &cli.jwt, args).await
+        }
+        Command::Worker(args) => {
+            install_stripe(&cli.stripe)?;
+            let embedder = install_knowledge(&cli.embed, &cli.search);
+            worker::worker(&cli.db, &cli.llm, embedder, args).await
+        }
         Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
         Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
-        Command::Knowledge(cmd) => knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await,
+        Command::Knowledge(cmd) => {
+            knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await
+        }
+        Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd).await,
+    }
+}
+
+/// Installs the Stripe client for the Stripe tools. Without SECRETS_KEY the server still runs
+/// (the Stripe tools then answer that Stripe is not configured); with an invalid one it stops.
+fn install_stripe(settings: &crate::stripe::StripeSettings) -> anyhow::Result<()> {
+    if settings.secrets_key.is_none() {
+        tracing::warn!("SECRETS_KEY is not set: the Stripe tools are unavailable");
+        return Ok(());
+    }
+    crate::stripe::install(crate::stripe::Stripe::from_settings(settings)?);
+    Ok(())
+}
+
+/// Installs the embedder for `search_knowledge` and returns it. Without the model the server
+/// still runs (the tool then answers that the knowledge base is unavailable) and says why.
+fn install_knowledge(
+    embed: &EmbedSettings,
+    search: &SearchSettings,
+) -> Option<crate::knowledge::SharedEmbedder> {
+    match embed.build() {
+        Ok(embedder) => {
+            crate::knowledge::tool::install_embedder(embedder.clone(), search.clone());
+            Some(embedder)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "search_knowledge is unavailable");
+            None
+        }
     }
 }
 

@@ -9,10 +9,12 @@ use super::setup::{owner_pool, service_db};
 use super::{parse_uuid, print_json};
 use crate::config::{DbSettings, parse_duration};
 use crate::jobs;
+use crate::knowledge::SharedEmbedder;
 use crate::llm::{ChatModel, LlmSettings};
 use crate::mcp::http::shutdown_signal;
 use crate::triage::Limits;
 use crate::triage::handler::{Engine, TriageHandler};
+use crate::triage::offline::Offline;
 use crate::worker::{Worker, WorkerOptions};
 
 #[derive(Debug, Args)]
@@ -37,16 +39,11 @@ pub struct WorkerArgs {
 pub(super) async fn worker(
     db: &DbSettings,
     llm: &LlmSettings,
+    embedder: Option<SharedEmbedder>,
     args: WorkerArgs,
 ) -> anyhow::Result<()> {
     let db = service_db(db).await?;
-    let engine = if llm.is_configured() {
-        Engine::Llm(ChatModel::new(llm))
-    } else {
-        anyhow::bail!(
-            "no chat model is configured: set LLM_BASE_URL (and LLM_API_KEY if it needs one)"
-        );
-    };
+    let engine = engine(llm, embedder)?;
     let limits = Limits {
         max_turns: args.max_turns.max(1),
         ..Limits::default()
@@ -72,6 +69,23 @@ pub(super) async fn worker(
         summary.done, summary.retrying, summary.dead, summary.released
     );
     Ok(())
+}
+
+/// The chat model when one is configured, else the offline engine, which needs the embedder.
+pub(super) fn engine(
+    llm: &LlmSettings,
+    embedder: Option<SharedEmbedder>,
+) -> anyhow::Result<Engine> {
+    if llm.is_configured() {
+        return Ok(Engine::Llm(Box::new(ChatModel::new(llm))));
+    }
+    match embedder {
+        Some(embedder) => Ok(Engine::Offline(Offline::new(embedder))),
+        None => anyhow::bail!(
+            "no chat model is configured (LLM_BASE_URL) and the offline engine needs the embedding \
+             model: run scripts/fetch-model.sh"
+        ),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -63,11 +63,7 @@ pub fn split(embedder: &dyn Embedder, body: &str, markdown: bool) -> Vec<Chunk> 
     } else {
         TextSplitter::new(config).chunk_indices(body).collect()
     };
-    let headings = if markdown {
-        headings(body)
-    } else {
-        Vec::new()
-    };
+    let headings = if markdown { headings(body) } else { Vec::new() };
     pieces
         .into_iter()
         .filter(|(_, text)| !text.trim().is_empty())

@@ -10,11 +10,11 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::KnowledgeError;
 use super::chunk::{self, Chunk};
 use super::embed::Embedder;
 use super::extract::{self, Extracted};
 use super::store::{self, NewChunk, NewDocument, Written};
-use super::KnowledgeError;
 use crate::{Db, Tenant};
 
 /// Chunks embedded together: several small documents share one batch.

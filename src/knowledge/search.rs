@@ -32,7 +32,12 @@ pub struct SearchSettings {
     #[arg(long, env = "KB_EF_SEARCH", global = true, default_value_t = 100)]
     pub kb_ef_search: u32,
     /// Tenants with at most this many chunks are searched exactly, without the HNSW index.
-    #[arg(long, env = "KB_EXACT_MAX_CHUNKS", global = true, default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "KB_EXACT_MAX_CHUNKS",
+        global = true,
+        default_value_t = 10_000
+    )]
     pub kb_exact_max_chunks: i64,
 }
 

@@ -20,12 +20,18 @@ impl Tool for SearchKnowledge {
     type Output = SearchKnowledgeOutput;
 
     async fn run(db: &Db, tenant: &Tenant, args: Self::Args) -> Result<Self::Output, ToolError> {
-        search_knowledge(db, tenant, args).await.map_err(|e| match e {
-            SearchKnowledgeError::InvalidArgument { field, reason } => ToolError::invalid(field, reason),
-            SearchKnowledgeError::Unavailable(source) => {
-                tracing::error!(error = %source, "search_knowledge failed");
-                ToolError::Unavailable("the knowledge base is unavailable right now".into())
-            }
-        })
+        search_knowledge(db, tenant, args)
+            .await
+            .map_err(|e| match e {
+                SearchKnowledgeError::InvalidArgument { field, reason } => {
+                    ToolError::invalid(field, reason)
+                }
+                SearchKnowledgeError::Unavailable(source) => {
+                    tracing::error!(error = %source, "search_knowledge failed");
+                    ToolError::Upstream(
+                        "the knowledge base is unavailable right now; try again later".into(),
+                    )
+                }
+            })
     }
 }

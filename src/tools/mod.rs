@@ -9,9 +9,11 @@
 //! are refused.
 
 mod args;
+mod charges;
 mod customers;
 mod drafts;
 mod knowledge;
+mod overview;
 mod registry;
 mod tickets;
 mod views;
@@ -22,9 +24,17 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use charges::{
+    FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, fetch_stripe_charges,
+    fetch_stripe_charges_with,
+};
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};
 pub use drafts::{DraftReply, DraftReplyArgs, DraftReplyOutput, draft_reply};
 pub use knowledge::SearchKnowledge;
+pub use overview::{
+    CustomerOverview, CustomerOverviewArgs, CustomerOverviewOutput, customer_overview,
+    customer_overview_with,
+};
 pub use registry::{ToolDef, call, call_with, catalog, find};
 pub use tickets::{
     GetTicket, GetTicketArgs, GetTicketOutput, ListTickets, ListTicketsArgs, ListTicketsOutput,
@@ -52,6 +62,12 @@ impl Annotations {
         destructive_hint: false,
         idempotent_hint: true,
         open_world_hint: false,
+    };
+
+    /// Reads from an outside service (Stripe) and changes nothing.
+    pub const READ_ONLY_OPEN_WORLD: Self = Self {
+        open_world_hint: true,
+        ..Self::READ_ONLY
     };
 }
 
@@ -90,9 +106,13 @@ pub enum ToolError {
     /// The write conflicts with existing records.
     #[error("{0}")]
     Conflict(String),
-    /// A service the tool needs is unavailable or not set up; the message says what to do.
+    /// The tool cannot run until someone sets something up (Stripe not connected, a customer
+    /// not linked to Stripe); the message says what to do.
     #[error("{0}")]
     Unavailable(String),
+    /// An outside service (Stripe) failed or refused; the message says what to do.
+    #[error("{0}")]
+    Upstream(String),
     /// The database (or another dependency) failed.
     #[error("internal error")]
     Infrastructure(#[source] StoreError),
@@ -111,10 +131,11 @@ impl ToolError {
         use crate::audit::Outcome;
         match self {
             Self::NotFound(_) => Outcome::NotFound,
-            Self::UnknownTool(_) | Self::InvalidArgument { .. } | Self::Conflict(_) => {
-                Outcome::Invalid
-            }
-            Self::Infrastructure(_) | Self::Unavailable(_) => Outcome::Error,
+            Self::UnknownTool(_)
+            | Self::InvalidArgument { .. }
+            | Self::Conflict(_)
+            | Self::Unavailable(_) => Outcome::Invalid,
+            Self::Upstream(_) | Self::Infrastructure(_) => Outcome::Error,
         }
     }
 }

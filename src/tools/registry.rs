@@ -81,6 +81,8 @@ static CATALOG: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<super::DraftReply>(),
         ToolDef::of::<super::UpdateTicket>(),
         ToolDef::of::<super::SearchKnowledge>(),
+        ToolDef::of::<super::FetchStripeCharges>(),
+        ToolDef::of::<super::CustomerOverview>(),
     ]
 });
 

@@ -16,7 +16,7 @@ use crate::{Db, Tenant, messages};
 /// What writes the draft.
 pub enum Engine {
     /// An OpenAI-compatible chat model with the shared tools.
-    Llm(ChatModel),
+    Llm(Box<ChatModel>),
     /// No model: a retrieval-only draft and a kNN category (the default of a fresh install).
     Offline(Offline),
 }
@@ -90,7 +90,11 @@ impl TriageHandler {
                     }
                 }
             }
-            Engine::Offline(offline) => offline.triage(&self.db, tenant, thread, job.trigger_id(), seen).await,
+            Engine::Offline(offline) => {
+                offline
+                    .triage(&self.db, tenant, thread, job.trigger_id(), seen)
+                    .await
+            }
         }
     }
 

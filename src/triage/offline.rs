@@ -50,16 +50,24 @@ impl Offline {
             .find(|m| m.id == trigger)
             .map_or(ticket.description.as_str(), |m| m.content.as_str());
         let text = format!("{}\n{}", ticket.summary.subject, asked);
-        let query = self.embed(&[text.clone()]).await?.pop().unwrap_or_default();
+        let query = self
+            .embed(std::slice::from_ref(&text))
+            .await?
+            .pop()
+            .unwrap_or_default();
 
-        let vote = self.classify(db, tenant, ticket.summary.id, trigger, &query).await?;
+        let vote = self
+            .classify(db, tenant, ticket.summary.id, trigger, &query)
+            .await?;
         let passages = self.passages(db, tenant, &text, &query, seen).await?;
         let charges = charges(db, tenant, thread, seen).await?;
 
         let evidence = !passages.is_empty() || !charges.is_empty();
         let priority = rules::priority(&text);
         let sentiment = rules::sentiment(&text);
-        let (category, confidence) = vote.map_or(("uncategorized".to_owned(), 0.0), |v| (v.category, v.confidence));
+        let (category, confidence) = vote.map_or(("uncategorized".to_owned(), 0.0), |v| {
+            (v.category, v.confidence)
+        });
         Ok(TriageResult {
             reply: draft(thread, &passages, &charges),
             chunk_ids: passages.iter().map(|p| p.id.clone()).collect(),
@@ -74,7 +82,10 @@ impl Offline {
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, JobError> {
-        self.embedder.embed(texts).await.map_err(|e| JobError::Transient(e.to_string()))
+        self.embedder
+            .embed(texts)
+            .await
+            .map_err(|e| JobError::Transient(e.to_string()))
     }
 
     /// Stores the ticket's embedding (for its opening) and votes over its labelled neighbours.
@@ -89,12 +100,15 @@ impl Offline {
         let store = |e: crate::StoreError| JobError::Transient(e.to_string());
         let mut tx = db.begin(tenant).await.map_err(store)?;
         if trigger == ticket {
-            similar::set_embedding(&mut tx, ticket, self.embedder.model(), query).await.map_err(store)?;
+            similar::set_embedding(&mut tx, ticket, self.embedder.model(), query)
+                .await
+                .map_err(store)?;
         }
         let k = i64::try_from(knn::K).unwrap_or(10);
-        let neighbours = similar::nearest_labelled(&mut tx, query, self.embedder.model(), Some(ticket), k)
-            .await
-            .map_err(store)?;
+        let neighbours =
+            similar::nearest_labelled(&mut tx, query, self.embedder.model(), Some(ticket), k)
+                .await
+                .map_err(store)?;
         tx.commit().await.map_err(store)?;
         Ok(knn::vote(&neighbours))
     }
@@ -110,7 +124,15 @@ impl Offline {
         seen: &mut HashSet<String>,
     ) -> Result<Vec<Passage>, JobError> {
         let q: String = text.chars().take(2000).collect();
-        let found = match tools::call(db, tenant, Transport::Agent, "search_knowledge", json!({"query": q, "limit": 4})).await {
+        let found = match tools::call(
+            db,
+            tenant,
+            Transport::Agent,
+            "search_knowledge",
+            json!({"query": q, "limit": 4}),
+        )
+        .await
+        {
             Ok(v) => v,
             Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
             Err(e) => {
@@ -134,7 +156,10 @@ impl Offline {
         if hits.is_empty() {
             return Ok(hits);
         }
-        let inputs: Vec<String> = hits.iter().map(|h| format!("{}\n{}", h.title, h.text)).collect();
+        let inputs: Vec<String> = hits
+            .iter()
+            .map(|h| format!("{}\n{}", h.title, h.text))
+            .collect();
         let vectors = self.embed(&inputs).await?;
         Ok(hits
             .into_iter()
@@ -161,11 +186,13 @@ async fn charges(
     thread: &GetTicketOutput,
     seen: &mut HashSet<String>,
 ) -> Result<Vec<(String, String)>, JobError> {
-    if thread.customer.stripe_customer_id.is_none() || tools::find("fetch_stripe_charges").is_none() {
+    if thread.customer.stripe_customer_id.is_none() || tools::find("fetch_stripe_charges").is_none()
+    {
         return Ok(Vec::new());
     }
     let args = json!({"customer_id": thread.customer.id, "limit": 3});
-    let found = match tools::call(db, tenant, Transport::Agent, "fetch_stripe_charges", args).await {
+    let found = match tools::call(db, tenant, Transport::Agent, "fetch_stripe_charges", args).await
+    {
         Ok(v) => v,
         Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
         Err(e) => {
@@ -183,7 +210,10 @@ async fn charges(
 }
 
 fn charge_line(c: &Value) -> String {
-    let date = c["created"].as_str().and_then(|d| d.get(..10)).unwrap_or("");
+    let date = c["created"]
+        .as_str()
+        .and_then(|d| d.get(..10))
+        .unwrap_or("");
     let amount = c["amount_formatted"].as_str().unwrap_or("");
     let status = c["status"].as_str().unwrap_or("");
     let refunded = match c["amount_refunded_formatted"].as_str() {
@@ -207,7 +237,12 @@ fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, Str
         let lines: Vec<&str> = charges.iter().map(|(_, l)| l.as_str()).collect();
         format!("Your recent payments:\n{}\n\n", lines.join("\n"))
     };
-    let first_name = thread.customer.name.split_whitespace().next().unwrap_or("there");
+    let first_name = thread
+        .customer
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or("there");
     // Customer text goes in last, so that nothing it says is taken for a placeholder.
     prompts::OFFLINE_DRAFT
         .replace("{{passages}}", &passages)

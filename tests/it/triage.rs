@@ -64,7 +64,7 @@ pub fn model(base_url: &str, timeout: Duration) -> ChatModel {
 pub fn worker(db: &Db, llm: &FakeLlm, limits: Limits) -> Worker<TriageHandler> {
     let handler = TriageHandler::new(
         db.clone(),
-        Engine::Llm(model(&llm.base_url, Duration::from_secs(5))),
+        Engine::Llm(Box::new(model(&llm.base_url, Duration::from_secs(5)))),
         limits,
     );
     Worker::new(
@@ -277,7 +277,7 @@ async fn rate_limits_server_errors_hangs_and_garbage_are_retried_later() {
         llm.otherwise(reply);
         let handler = TriageHandler::new(
             w.t.db.clone(),
-            Engine::Llm(model(&llm.base_url, Duration::from_secs(2))),
+            Engine::Llm(Box::new(model(&llm.base_url, Duration::from_secs(2)))),
             Limits::default(),
         );
         let worker = Worker::new(w.t.db.clone(), handler, WorkerOptions::default());

@@ -27,6 +27,9 @@ EXPECTED = {
     "get_ticket": (True, False, True, False),
     "draft_reply": (False, False, False, False),
     "update_ticket": (False, True, True, False),
+    "search_knowledge": (True, False, True, False),
+    "fetch_stripe_charges": (True, False, True, True),
+    "customer_overview": (True, False, True, True),
 }
 
 
@@ -90,6 +93,14 @@ async def run(client, args):
     check(r.is_error and "not found" in text_of(r), f"unknown ticket: {text_of(r)}")
     r = await client.call_tool("list_tickets", {"limit": 500})
     check(r.is_error and "limit" in text_of(r), f"bad limit: {text_of(r)}")
+    r = await client.call_tool("search_knowledge", {"query": "how long do refunds take", "limit": 3})
+    check(not r.is_error and r.structured_content["results"] == [], f"search_knowledge: {text_of(r)}")
+    r = await client.call_tool("search_knowledge", {"query": "refunds", "limit": 50})
+    check(r.is_error and "limit" in text_of(r), f"search_knowledge limit: {text_of(r)}")
+    # The test's customer has no Stripe id: an isError result that says what to do.
+    for tool in ("fetch_stripe_charges", "customer_overview"):
+        r = await client.call_tool(tool, {"customer_id": args.customer})
+        check(r.is_error and "stripe link" in text_of(r), f"{tool} unlinked: {text_of(r)}")
 
     templates = (await client.list_resource_templates()).resource_templates
     check({t.uri_template for t in templates} == {"ticket://{id}", "customer://{id}"}, "templates")

@@ -127,7 +127,10 @@ impl Inner {
             .map_err(|e| fail(&e))?;
         let n = encodings.len();
         let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let ids: Vec<u32> = encodings.iter().flat_map(|e| e.get_ids().to_vec()).collect();
+        let ids: Vec<u32> = encodings
+            .iter()
+            .flat_map(|e| e.get_ids().to_vec())
+            .collect();
         let mask: Vec<u32> = encodings
             .iter()
             .flat_map(|e| e.get_attention_mask().to_vec())

@@ -18,7 +18,8 @@ pub use settings::{EmbedSettings, EmbedderKind};
 pub const DIMS: usize = 384;
 
 /// A boxed future, so that embedders can live behind `Arc<dyn Embedder>`.
-pub type EmbedFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Vec<f32>>, EmbedError>> + Send + 'a>>;
+pub type EmbedFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Vec<f32>>, EmbedError>> + Send + 'a>>;
 
 /// Turns texts into unit-length vectors of [`Embedder::dims`] dimensions.
 pub trait Embedder: Send + Sync {

@@ -150,7 +150,9 @@ fn classify(e: OpenAIError) -> Failure {
         } else {
             "connection failed".into()
         }),
-        OpenAIError::JSONDeserialize(..) => Failure::Refused("the answer was not valid JSON".into()),
+        OpenAIError::JSONDeserialize(..) => {
+            Failure::Refused("the answer was not valid JSON".into())
+        }
         other => Failure::Refused(other.to_string().chars().take(200).collect()),
     }
 }

@@ -23,7 +23,13 @@ pub enum EmbedderKind {
 #[derive(Debug, Clone, Args)]
 pub struct EmbedSettings {
     /// Embedding provider: the built-in model, or an OpenAI-compatible endpoint.
-    #[arg(long, env = "EMBEDDER", global = true, value_enum, default_value = "local")]
+    #[arg(
+        long,
+        env = "EMBEDDER",
+        global = true,
+        value_enum,
+        default_value = "local"
+    )]
     pub embedder: EmbedderKind,
     /// Folder of the built-in model (scripts/fetch-model.sh fills it).
     #[arg(

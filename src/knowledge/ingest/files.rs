@@ -29,7 +29,9 @@ pub fn walk(paths: &[PathBuf]) -> Walk {
                 }
                 visit(&real, &mut walk);
             }
-            Err(e) => walk.errors.push((path.clone(), format!("cannot read: {e}"))),
+            Err(e) => walk
+                .errors
+                .push((path.clone(), format!("cannot read: {e}"))),
         }
     }
     walk.files.sort();
@@ -41,7 +43,8 @@ fn visit(path: &Path, walk: &mut Walk) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            walk.errors.push((path.to_owned(), format!("cannot read: {e}")));
+            walk.errors
+                .push((path.to_owned(), format!("cannot read: {e}")));
             return;
         }
     };
@@ -55,7 +58,8 @@ fn visit(path: &Path, walk: &mut Walk) {
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
         Err(e) => {
-            walk.errors.push((path.to_owned(), format!("cannot read: {e}")));
+            walk.errors
+                .push((path.to_owned(), format!("cannot read: {e}")));
             return;
         }
     };

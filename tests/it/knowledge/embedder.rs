@@ -30,10 +30,16 @@ fn tiny_model(dir: &Path) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     BertModel::load(vb, &config).expect("initialise weights");
-    varmap.save(dir.join("model.safetensors")).expect("save weights");
+    varmap
+        .save(dir.join("model.safetensors"))
+        .expect("save weights");
 
     let mut vocab = serde_json::Map::new();
-    for (i, w) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]"].iter().chain(&WORDS).enumerate() {
+    for (i, w) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+        .iter()
+        .chain(&WORDS)
+        .enumerate()
+    {
         vocab.insert((*w).to_owned(), json!(i));
     }
     let special = |id: usize, content: &str| {
@@ -80,10 +86,17 @@ fn vectors_are_unit_length_and_padding_does_not_change_them() {
     let (_dir, e) = load_tiny();
     let short = "hello world".to_owned();
     let long = "how do i get a refund i want my money back today".to_owned();
-    let alone = e.embed_blocking(std::slice::from_ref(&short)).expect("embed");
+    let alone = e
+        .embed_blocking(std::slice::from_ref(&short))
+        .expect("embed");
     // In a batch with a longer text, `short` is padded: mean pooling must ignore the padding.
     let batch = e.embed_blocking(&[short, long]).expect("embed");
-    assert!(close(&alone[0], &batch[0]), "{:?} vs {:?}", alone[0], batch[0]);
+    assert!(
+        close(&alone[0], &batch[0]),
+        "{:?} vs {:?}",
+        alone[0],
+        batch[0]
+    );
     for v in &batch {
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
@@ -95,12 +108,23 @@ fn vectors_are_unit_length_and_padding_does_not_change_them() {
 fn batches_of_mixed_lengths_come_back_in_input_order() {
     let (_dir, e) = load_tiny();
     let texts: Vec<String> = (0..70)
-        .map(|i| WORDS.iter().cycle().skip(i % 7).take(1 + i % 13).copied().collect::<Vec<_>>().join(" "))
+        .map(|i| {
+            WORDS
+                .iter()
+                .cycle()
+                .skip(i % 7)
+                .take(1 + i % 13)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     let all = e.embed_blocking(&texts).expect("embed 70 texts in batches");
     assert_eq!(all.len(), 70);
     for i in [0, 1, 31, 32, 33, 69] {
-        let one = e.embed_blocking(std::slice::from_ref(&texts[i])).expect("embed one");
+        let one = e
+            .embed_blocking(std::slice::from_ref(&texts[i]))
+            .expect("embed one");
         assert!(close(&all[i], &one[0]), "text {i} moved");
     }
 }
@@ -115,8 +139,8 @@ fn texts_longer_than_the_window_are_truncated_not_refused() {
 
 #[test]
 fn mean_pooling_averages_only_unmasked_tokens() {
-    let hidden = Tensor::new(&[[[3.0f32, 0.0], [0.0, 4.0], [100.0, 100.0]]], &Device::Cpu)
-        .expect("tensor");
+    let hidden =
+        Tensor::new(&[[[3.0f32, 0.0], [0.0, 4.0], [100.0, 100.0]]], &Device::Cpu).expect("tensor");
     let mask = Tensor::new(&[[1u32, 1, 0]], &Device::Cpu).expect("tensor");
     let pooled = support_agent::knowledge::embed::mean_pool_normalized(&hidden, &mask)
         .expect("pool")

@@ -16,37 +16,57 @@ async fn markdown_text_html_and_pdf_are_ingested_with_titles_and_headings() {
     let a = new_tenant(&t.db, "Acme").await;
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "guide.md", GUIDE);
-    write(dir.path(), "notes/shipping.txt", "Orders ship within two days.\n\nTracking comes by email.");
+    write(
+        dir.path(),
+        "notes/shipping.txt",
+        "Orders ship within two days.\n\nTracking comes by email.",
+    );
     write(
         dir.path(),
         "faq.html",
         "<html><head><title>FAQ</title></head><body><h1>Account help</h1>\
          <h2>Passwords</h2><p>Reset your password from the login page.</p></body></html>",
     );
-    write(dir.path(), "manual.pdf", pdf("Warranty lasts two years from delivery"));
+    write(
+        dir.path(),
+        "manual.pdf",
+        pdf("Warranty lasts two years from delivery"),
+    );
     let report = ingest(&t.db, &a, &[dir.path()], false).await;
     assert_eq!(report.documents.added, 4, "{report:?}");
     assert_eq!(report.documents.failed, 0, "{report:?}");
 
     let mut tx = t.db.begin(&a).await.expect("begin");
     let docs = store::list(&mut tx).await.expect("list");
-    let kinds: Vec<(&str, &str)> = docs.iter().map(|d| (d.kind.as_str(), d.title.as_str())).collect();
+    let kinds: Vec<(&str, &str)> = docs
+        .iter()
+        .map(|d| (d.kind.as_str(), d.title.as_str()))
+        .collect();
     assert!(kinds.contains(&("markdown", "Refund policy")), "{kinds:?}");
     assert!(kinds.contains(&("text", "shipping")), "{kinds:?}");
     assert!(kinds.contains(&("html", "Account help")), "{kinds:?}");
     assert!(kinds.contains(&("pdf", "manual")), "{kinds:?}");
-    let texts: Vec<(Vec<String>, String)> = sqlx::query_as(
-        "SELECT heading_path, text FROM chunks WHERE user_id = $1 ORDER BY text",
-    )
-    .bind(a.id())
-    .fetch_all(tx.conn())
-    .await
-    .expect("chunks");
-    assert!(texts.iter().any(|(_, t)| t.contains("Warranty lasts two years")), "{texts:?}");
+    let texts: Vec<(Vec<String>, String)> =
+        sqlx::query_as("SELECT heading_path, text FROM chunks WHERE user_id = $1 ORDER BY text")
+            .bind(a.id())
+            .fetch_all(tx.conn())
+            .await
+            .expect("chunks");
+    assert!(
+        texts
+            .iter()
+            .any(|(_, t)| t.contains("Warranty lasts two years")),
+        "{texts:?}"
+    );
     // A chunk's breadcrumb is the headings in force where it starts; headings inside it stay
     // in its text.
-    assert!(texts.iter().any(|(h, t)| t.contains("## Passwords\n\nReset your password")
-        && h == &["Account help".to_owned()]), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|(h, t)| t.contains("## Passwords\n\nReset your password")
+                && h == &["Account help".to_owned()]),
+        "{texts:?}"
+    );
     assert_eq!(report.chunks as usize, texts.len());
 }
 
@@ -59,23 +79,29 @@ async fn a_long_document_is_cut_into_overlapping_chunks_with_heading_breadcrumbs
     for section in 0..6 {
         doc.push_str(&format!("## Section {section}\n\n"));
         for p in 0..4 {
-            doc.push_str(&format!("{}\n\n", vec![format!("word{section}x{p}"); 60].join(" ")));
+            doc.push_str(&format!(
+                "{}\n\n",
+                vec![format!("word{section}x{p}"); 60].join(" ")
+            ));
         }
     }
     write(dir.path(), "handbook.md", &doc);
     let report = ingest(&t.db, &a, &[dir.path()], false).await;
     assert!(report.chunks >= 6, "{report:?}");
-    let rows: Vec<(Vec<String>, String)> = sqlx::query_as(
-        "SELECT heading_path, text FROM chunks WHERE user_id = $1 ORDER BY ordinal",
-    )
-    .bind(a.id())
-    .fetch_all(&t.owner)
-    .await
-    .expect("chunks");
+    let rows: Vec<(Vec<String>, String)> =
+        sqlx::query_as("SELECT heading_path, text FROM chunks WHERE user_id = $1 ORDER BY ordinal")
+            .bind(a.id())
+            .fetch_all(&t.owner)
+            .await
+            .expect("chunks");
     for (path, text) in &rows {
         // The word-hash embedder counts words as tokens: 256 less the breadcrumb's room.
         assert!(text.split_whitespace().count() <= 214, "{}", text.len());
-        assert_eq!(path.first().map(String::as_str), Some("Handbook"), "{path:?}");
+        assert_eq!(
+            path.first().map(String::as_str),
+            Some("Handbook"),
+            "{path:?}"
+        );
     }
     let last = &rows.last().expect("chunks").0;
     assert_eq!(last, &["Handbook".to_owned(), "Section 5".to_owned()]);
@@ -96,7 +122,14 @@ async fn re_ingesting_unchanged_files_writes_nothing_and_a_changed_file_is_repla
         .expect("ids");
 
     let again = ingest(&t.db, &a, &[dir.path()], false).await;
-    assert_eq!((again.documents.unchanged, again.documents.added, again.chunks), (2, 0, 0));
+    assert_eq!(
+        (
+            again.documents.unchanged,
+            again.documents.added,
+            again.chunks
+        ),
+        (2, 0, 0)
+    );
     let ids_after: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM chunks ORDER BY id")
         .fetch_all(&t.owner)
         .await
@@ -105,7 +138,10 @@ async fn re_ingesting_unchanged_files_writes_nothing_and_a_changed_file_is_repla
 
     std::fs::write(&guide, "# Refund policy\n\nRefunds now take 30 days.\n").expect("edit");
     let changed = ingest(&t.db, &a, &[dir.path()], false).await;
-    assert_eq!((changed.documents.updated, changed.documents.unchanged), (1, 1));
+    assert_eq!(
+        (changed.documents.updated, changed.documents.unchanged),
+        (1, 1)
+    );
     assert_eq!(t.count("documents").await, 2);
     let texts: Vec<String> = sqlx::query_scalar(
         "SELECT c.text FROM chunks c JOIN documents d ON d.user_id = c.user_id \
@@ -114,7 +150,10 @@ async fn re_ingesting_unchanged_files_writes_nothing_and_a_changed_file_is_repla
     .fetch_all(&t.owner)
     .await
     .expect("texts");
-    assert!(texts.iter().all(|t| !t.contains("14 days")), "old chunks are gone: {texts:?}");
+    assert!(
+        texts.iter().all(|t| !t.contains("14 days")),
+        "old chunks are gone: {texts:?}"
+    );
     assert!(texts.iter().any(|t| t.contains("30 days")));
 }
 
@@ -134,7 +173,11 @@ async fn prune_removes_documents_whose_files_are_gone_and_only_below_the_given_p
 
     let without = ingest(&t.db, &a, &[dir.path()], false).await;
     assert_eq!(without.documents.pruned, 0);
-    assert_eq!(t.count("documents").await, 3, "nothing removed without --prune");
+    assert_eq!(
+        t.count("documents").await,
+        3,
+        "nothing removed without --prune"
+    );
 
     let pruned = ingest(&t.db, &a, &[dir.path()], true).await;
     assert_eq!(pruned.documents.pruned, 1, "{pruned:?}");
@@ -142,8 +185,14 @@ async fn prune_removes_documents_whose_files_are_gone_and_only_below_the_given_p
         .fetch_all(&t.owner)
         .await
         .expect("sources");
-    assert!(sources.iter().any(|s| s.ends_with("kept.md")), "outside the given path: {sources:?}");
-    assert!(!sources.iter().any(|s| s.ends_with("old.md")), "{sources:?}");
+    assert!(
+        sources.iter().any(|s| s.ends_with("kept.md")),
+        "outside the given path: {sources:?}"
+    );
+    assert!(
+        !sources.iter().any(|s| s.ends_with("old.md")),
+        "{sources:?}"
+    );
     assert_eq!(t.count("chunks").await, 2);
 }
 
@@ -157,11 +206,25 @@ async fn broken_binary_and_unsupported_files_are_reported_and_nothing_of_them_is
     broken.extend_from_slice(b"\x00\xff garbage");
     write(dir.path(), "broken.pdf", broken);
     write(dir.path(), "fake.pdf", b"not a pdf at all");
-    write(dir.path(), "binary.txt", (0u8..=255).cycle().take(4096).collect::<Vec<u8>>());
-    write(dir.path(), "image.png", [0x89, b'P', b'N', b'G', 0, 0, 0, 0]);
+    write(
+        dir.path(),
+        "binary.txt",
+        (0u8..=255).cycle().take(4096).collect::<Vec<u8>>(),
+    );
+    write(
+        dir.path(),
+        "image.png",
+        [0x89, b'P', b'N', b'G', 0, 0, 0, 0],
+    );
     write(dir.path(), "empty.md", "   \n");
     write(dir.path(), "good.md", "# Good\n\nThe one readable file.");
-    let report = ingest(&t.db, &a, &[dir.path(), &dir.path().join("missing.md")], false).await;
+    let report = ingest(
+        &t.db,
+        &a,
+        &[dir.path(), &dir.path().join("missing.md")],
+        false,
+    )
+    .await;
     assert_eq!(report.documents.added, 1, "{report:?}");
     assert_eq!(report.documents.failed, 6, "{report:?}");
     let reasons: Vec<String> = report
@@ -178,7 +241,9 @@ async fn broken_binary_and_unsupported_files_are_reported_and_nothing_of_them_is
         ("missing.md", "cannot read"),
     ] {
         assert!(
-            reasons.iter().any(|r| r.contains(file) && r.contains(reason)),
+            reasons
+                .iter()
+                .any(|r| r.contains(file) && r.contains(reason)),
             "{file}: {reasons:?}"
         );
     }

@@ -76,7 +76,10 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, Strin
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let header = |name: &str| {
         head.lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| v.trim().to_owned())
     };
     let len: usize = header("content-length")?.parse().ok()?;
@@ -110,7 +113,9 @@ fn embedder(base_url: String, batch: usize) -> OpenAiEmbedder {
 async fn batches_are_sent_in_the_openai_format_and_rate_limits_are_retried() {
     let (url, seen) = server(vec![429, 503]).await;
     let e = embedder(url, 2);
-    let texts: Vec<String> = ["a", "bb", "ccc", "dddd", "eeeee"].map(String::from).to_vec();
+    let texts: Vec<String> = ["a", "bb", "ccc", "dddd", "eeeee"]
+        .map(String::from)
+        .to_vec();
     let vectors = e.embed(&texts).await.expect("embed after two retries");
     assert_eq!(vectors.len(), 5);
     for (text, v) in texts.iter().zip(&vectors) {

@@ -43,7 +43,10 @@ async fn put(db: &Db, tenant: &Tenant, source: &str, model: &str, vectors: Vec<V
 }
 
 fn random_unit(rng: &mut impl Rng, around: &[f32], spread: f32) -> Vec<f32> {
-    let mut v: Vec<f32> = around.iter().map(|x| x + spread * (rng.random::<f32>() - 0.5)).collect();
+    let mut v: Vec<f32> = around
+        .iter()
+        .map(|x| x + spread * (rng.random::<f32>() - 0.5))
+        .collect();
     normalize(&mut v);
     v
 }
@@ -51,43 +54,86 @@ fn random_unit(rng: &mut impl Rng, around: &[f32], spread: f32) -> Vec<f32> {
 #[tokio::test]
 async fn a_tenant_never_finds_another_tenants_chunks_even_an_exact_match() {
     let t = TestDb::new().await;
-    let (a, b) = (new_tenant(&t.db, "Acme").await, new_tenant(&t.db, "Bolt").await);
-    let (da, db_) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    write(da.path(), "a.md", "# Shipping\n\nWe ship worldwide within two days.");
-    write(db_.path(), "b.md", "# Secret\n\nThe secret refund override code is ZX-99.");
+    let (a, b) = (
+        new_tenant(&t.db, "Acme").await,
+        new_tenant(&t.db, "Bolt").await,
+    );
+    let (da, db_) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    write(
+        da.path(),
+        "a.md",
+        "# Shipping\n\nWe ship worldwide within two days.",
+    );
+    write(
+        db_.path(),
+        "b.md",
+        "# Secret\n\nThe secret refund override code is ZX-99.",
+    );
     ingest(&t.db, &a, &[da.path()], false).await;
     ingest(&t.db, &b, &[db_.path()], false).await;
     let query = "The secret refund override code is ZX-99.";
     for exact_max_chunks in [10_000, 0] {
-        let settings = SearchSettings { kb_exact_max_chunks: exact_max_chunks, ..Default::default() };
-        let hits = search(&t.db, &WordHashEmbedder, &settings, &a, query, 20).await.expect("search");
+        let settings = SearchSettings {
+            kb_exact_max_chunks: exact_max_chunks,
+            ..Default::default()
+        };
+        let hits = search(&t.db, &WordHashEmbedder, &settings, &a, query, 20)
+            .await
+            .expect("search");
         assert!(!hits.is_empty());
         assert!(hits.iter().all(|h| !h.text.contains("ZX-99")), "{hits:?}");
-        let b_hits = search(&t.db, &WordHashEmbedder, &settings, &b, query, 20).await.expect("search");
-        assert!(b_hits[0].text.contains("ZX-99"), "B finds its own: {b_hits:?}");
+        let b_hits = search(&t.db, &WordHashEmbedder, &settings, &b, query, 20)
+            .await
+            .expect("search");
+        assert!(
+            b_hits[0].text.contains("ZX-99"),
+            "B finds its own: {b_hits:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_tiny_tenant_among_many_chunks_still_gets_k_results_on_both_paths() {
     let t = TestDb::new().await;
-    let (big, tiny) = (new_tenant(&t.db, "Big").await, new_tenant(&t.db, "Tiny").await);
+    let (big, tiny) = (
+        new_tenant(&t.db, "Big").await,
+        new_tenant(&t.db, "Tiny").await,
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let query_vec = word_hash("where is my parcel");
     // The big tenant's 4,000 chunks all sit near the query; the tiny tenant's 20 far from it.
     for d in 0..4 {
-        let vectors = (0..1000).map(|_| random_unit(&mut rng, &query_vec, 0.05)).collect();
+        let vectors = (0..1000)
+            .map(|_| random_unit(&mut rng, &query_vec, 0.05))
+            .collect();
         put(&t.db, &big, &format!("big-{d}"), "test-word-hash", vectors).await;
     }
     let far: Vec<f32> = query_vec.iter().map(|x| -x).collect();
     let vectors = (0..20).map(|_| random_unit(&mut rng, &far, 0.5)).collect();
     put(&t.db, &tiny, "tiny", "test-word-hash", vectors).await;
-    sqlx::query("ANALYZE chunks").execute(&t.owner).await.expect("analyze");
+    sqlx::query("ANALYZE chunks")
+        .execute(&t.owner)
+        .await
+        .expect("analyze");
     for exact_max_chunks in [10_000, 0] {
-        let settings = SearchSettings { kb_exact_max_chunks: exact_max_chunks, kb_text_weight: 0.0, ..Default::default() };
-        let hits = search(&t.db, &WordHashEmbedder, &settings, &tiny, "where is my parcel", 10)
-            .await
-            .expect("search");
+        let settings = SearchSettings {
+            kb_exact_max_chunks: exact_max_chunks,
+            kb_text_weight: 0.0,
+            ..Default::default()
+        };
+        let hits = search(
+            &t.db,
+            &WordHashEmbedder,
+            &settings,
+            &tiny,
+            "where is my parcel",
+            10,
+        )
+        .await
+        .expect("search");
         assert_eq!(hits.len(), 10, "exact_max_chunks={exact_max_chunks}");
         assert!(hits.iter().all(|h| h.source == "tiny"));
     }
@@ -97,13 +143,32 @@ async fn a_tiny_tenant_among_many_chunks_still_gets_k_results_on_both_paths() {
 async fn only_chunks_of_the_configured_model_are_searched_until_reembedded() {
     let t = TestDb::new().await;
     let a = new_tenant(&t.db, "Acme").await;
-    put(&t.db, &a, "old", "an-older-model", vec![word_hash("old chunk 0")]).await;
+    put(
+        &t.db,
+        &a,
+        "old",
+        "an-older-model",
+        vec![word_hash("old chunk 0")],
+    )
+    .await;
     let settings = SearchSettings::default();
-    let hits = search(&t.db, &WordHashEmbedder, &settings, &a, "old chunk", 5).await.expect("search");
-    assert!(hits.is_empty(), "another model's vectors are not compared: {hits:?}");
-    let report = reembed(&t.db, &WordHashEmbedder, &a).await.expect("reembed");
-    assert_eq!((report.chunks, report.model.as_str()), (1, "test-word-hash"));
-    let hits = search(&t.db, &WordHashEmbedder, &settings, &a, "old chunk", 5).await.expect("search");
+    let hits = search(&t.db, &WordHashEmbedder, &settings, &a, "old chunk", 5)
+        .await
+        .expect("search");
+    assert!(
+        hits.is_empty(),
+        "another model's vectors are not compared: {hits:?}"
+    );
+    let report = reembed(&t.db, &WordHashEmbedder, &a)
+        .await
+        .expect("reembed");
+    assert_eq!(
+        (report.chunks, report.model.as_str()),
+        (1, "test-word-hash")
+    );
+    let hits = search(&t.db, &WordHashEmbedder, &settings, &a, "old chunk", 5)
+        .await
+        .expect("search");
     assert_eq!(hits.len(), 1);
     let model: String = sqlx::query_scalar("SELECT embed_model FROM chunks")
         .fetch_one(&t.owner)
@@ -118,28 +183,64 @@ async fn the_tool_returns_results_with_citation_ids_and_checks_its_limit() {
     let a = new_tenant(&t.db, "Acme").await;
     let dir = tempfile::tempdir().expect("dir");
     for i in 0..8 {
-        write(dir.path(), &format!("{i}.md"), format!("# Refunds {i}\n\nRefund rule number {i}."));
+        write(
+            dir.path(),
+            &format!("{i}.md"),
+            format!("# Refunds {i}\n\nRefund rule number {i}."),
+        );
     }
     ingest(&t.db, &a, &[dir.path()], false).await;
     let (e, s) = (hash_embedder(), SearchSettings::default());
-    let args = |limit| SearchKnowledgeArgs { query: "refund rule".into(), limit };
-    let out = search_knowledge_with(&t.db, &e, &s, &a, args(None)).await.expect("search");
+    let args = |limit| SearchKnowledgeArgs {
+        query: "refund rule".into(),
+        limit,
+    };
+    let out = search_knowledge_with(&t.db, &e, &s, &a, args(None))
+        .await
+        .expect("search");
     assert_eq!(out.results.len(), 5, "default limit");
     let json = serde_json::to_value(&out).expect("json");
     let first = &json["results"][0];
-    for field in ["citation_id", "chunk_id", "document_id", "title", "source", "heading_path", "text", "score"] {
+    for field in [
+        "citation_id",
+        "chunk_id",
+        "document_id",
+        "title",
+        "source",
+        "heading_path",
+        "text",
+        "score",
+    ] {
         assert!(first.get(field).is_some(), "{field} in {first}");
     }
     assert_eq!(first["citation_id"], first["chunk_id"]);
     for bad in [0, 21] {
-        let err = search_knowledge_with(&t.db, &e, &s, &a, args(Some(bad))).await.expect_err("limit");
-        assert!(matches!(err, SearchKnowledgeError::InvalidArgument { field: "limit", .. }), "{err:?}");
+        let err = search_knowledge_with(&t.db, &e, &s, &a, args(Some(bad)))
+            .await
+            .expect_err("limit");
+        assert!(
+            matches!(
+                err,
+                SearchKnowledgeError::InvalidArgument { field: "limit", .. }
+            ),
+            "{err:?}"
+        );
     }
-    let out = search_knowledge_with(&t.db, &e, &s, &a, args(Some(20))).await.expect("search");
+    let out = search_knowledge_with(&t.db, &e, &s, &a, args(Some(20)))
+        .await
+        .expect("search");
     assert_eq!(out.results.len(), 8);
-    let empty = SearchKnowledgeArgs { query: "  ".into(), limit: None };
-    let err = search_knowledge_with(&t.db, &e, &s, &a, empty).await.expect_err("empty");
-    assert!(matches!(err, SearchKnowledgeError::InvalidArgument { field: "query", .. }));
+    let empty = SearchKnowledgeArgs {
+        query: "  ".into(),
+        limit: None,
+    };
+    let err = search_knowledge_with(&t.db, &e, &s, &a, empty)
+        .await
+        .expect_err("empty");
+    assert!(matches!(
+        err,
+        SearchKnowledgeError::InvalidArgument { field: "query", .. }
+    ));
     // No tenant in the arguments: unknown fields are refused.
     let with_user = serde_json::json!({"query": "x", "user_id": a.id()});
     assert!(serde_json::from_value::<SearchKnowledgeArgs>(with_user).is_err());

@@ -43,6 +43,10 @@ fn run_e2e(t: &TestDb, s: &Seeded, transport: &str, mode: &str, url: &str) {
         .env("JWT_ISSUER", ISSUER)
         .env("JWT_AUDIENCE", AUDIENCE)
         .env("RUST_LOG", "warn")
+        .env(
+            "EMBED_MODEL_DIR",
+            Path::new(ROOT).join("models/all-MiniLM-L6-v2"),
+        )
         .output()
         .expect("run e2e.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -60,6 +64,14 @@ fn run_e2e(t: &TestDb, s: &Seeded, transport: &str, mode: &str, url: &str) {
 async fn over_http(mode: &'static str) {
     let t = TestDb::new().await;
     let s = seed(&t.db, "Acme").await;
+    // The stdio server loads the model itself; this in-process one gets it installed here.
+    let model = Path::new(ROOT).join("models/all-MiniLM-L6-v2");
+    let embedder = support_agent::knowledge::embed::LocalEmbedder::load(&model)
+        .expect("the embedding model (scripts/fetch-model.sh)");
+    support_agent::knowledge::tool::install_embedder(
+        std::sync::Arc::new(embedder),
+        Default::default(),
+    );
     let server = Server::spawn(&t.db).await;
     let url = server.url.clone();
     // The client blocks; the server keeps running on this runtime's other threads.

@@ -37,7 +37,10 @@ async fn the_catalog_states_every_annotation_and_names_no_tenant() {
             "list_tickets",
             "get_ticket",
             "draft_reply",
-            "update_ticket"
+            "update_ticket",
+            "search_knowledge",
+            "fetch_stripe_charges",
+            "customer_overview"
         ]
     );
     for t in tools::catalog() {
