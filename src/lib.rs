@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod demo;
 pub mod jobs;
 pub mod knowledge;
 pub mod llm;

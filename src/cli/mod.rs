@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod demo;
 mod knowledge;
 mod records;
 mod serve;
@@ -72,6 +73,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Run the triage worker: drafts an `ai` reply for each new ticket and customer message.
     Worker(worker::WorkerArgs),
+    /// Load the demo desk (examples/demo), ingest its knowledge, triage its new tickets and
+    /// print each with its category, priority and draft. Safe to run again.
+    Demo(demo::DemoArgs),
     /// See and retry the triage queue's jobs, across tenants (owner connection).
     #[command(subcommand)]
     Jobs(worker::JobsCmd),
@@ -130,6 +134,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             worker::worker(&cli.db, &cli.llm, embedder, args).await
         }
         Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
+        Command::Demo(args) => {
+            install_stripe(&cli.stripe)?;
+            let embedder = install_knowledge(&cli.embed, &cli.search);
+            demo::demo(&cli.db, &cli.llm, embedder, args).await
+        }
         Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
         Command::Knowledge(cmd) => {
             knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await

@@ -79,3 +79,23 @@ pub async fn nearest_labelled(
     .await?;
     Ok(rows.into_iter().map(|(c, s)| (c, s as f32)).collect())
 }
+
+/// A customer's ticket with exactly this subject, if any: lets imports run twice safely.
+pub async fn find_by_subject(
+    tx: &mut TenantTx,
+    customer_id: Uuid,
+    subject: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let user_id = tx.user_id();
+    let id = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT id FROM tickets WHERE user_id = $1 AND customer_id = $2 AND subject = $3 \
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(customer_id)
+    .bind(subject)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(id)
+}

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use super::{Sentiment, TriageResult, prompts};
+use super::{Sentiment, TriageResult};
 use crate::secrets;
 use crate::tickets::Priority;
 
@@ -61,8 +61,9 @@ fn ids_in(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| looks_like_id(w))
 }
 
-/// Applies the gate to `result`; `seen` holds every id of this tenant's that the run was shown.
-pub fn check(result: TriageResult, seen: &HashSet<String>) -> Decision {
+/// Applies the gate to `result`; `seen` holds every id of this tenant's that the run was shown,
+/// and `holding` is the reply that stands in for a draft the gate refuses.
+pub fn check(result: TriageResult, seen: &HashSet<String>, holding: &str) -> Decision {
     let mut flags = Vec::new();
     let cite = |kind: &str, ids: &[String]| -> Vec<Value> {
         ids.iter()
@@ -93,7 +94,7 @@ pub fn check(result: TriageResult, seen: &HashSet<String>) -> Decision {
         .iter()
         .any(|f| f.starts_with("no evidence") || f.contains("in draft") || f.starts_with("empty"));
     if replaced {
-        reply = prompts::HOLDING_REPLY.trim().to_owned();
+        reply = holding.trim().to_owned();
         needs_human = true;
     }
     Decision {
@@ -142,6 +143,7 @@ fn language(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::triage::prompts;
 
     fn result(reply: &str, chunks: &[&str]) -> TriageResult {
         TriageResult {
@@ -161,7 +163,11 @@ mod tests {
     fn a_cited_draft_passes_and_labels_are_normalised() {
         let id = uuid::Uuid::now_v7().to_string();
         let seen = HashSet::from([id.clone()]);
-        let d = check(result("Refunds take 5 days.", &[&id]), &seen);
+        let d = check(
+            result("Refunds take 5 days.", &[&id]),
+            &seen,
+            prompts::HOLDING_REPLY,
+        );
         assert_eq!(d.reply, "Refunds take 5 days.");
         assert!(!d.needs_human);
         assert_eq!(d.category, "refund_request");
@@ -180,7 +186,7 @@ mod tests {
             ("Customer cus_OTHERTENANT1 was refunded.", vec![id.as_str()]),
             ("See ticket 0000", vec![invented.as_str()]),
         ] {
-            let d = check(result(reply, &cites), &seen);
+            let d = check(result(reply, &cites), &seen, prompts::HOLDING_REPLY);
             assert!(d.needs_human, "{reply}");
             assert_eq!(d.reply, prompts::HOLDING_REPLY.trim(), "{reply}");
         }

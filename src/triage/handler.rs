@@ -137,7 +137,11 @@ impl Handler for TriageHandler {
             guard::collect_ids(&value, &mut seen);
         }
         let result = self.decide(&tenant, job, &thread, &mut seen).await?;
-        let decision = guard::check(result, &seen);
+        let holding = match self.engine {
+            Engine::Llm(_) => prompts::HOLDING_REPLY,
+            Engine::Offline(_) => prompts::OFFLINE_HOLDING_REPLY,
+        };
+        let decision = guard::check(result, &seen, holding);
         if !decision.flags.is_empty() {
             tracing::info!(job = %job.id, flags = ?decision.flags, "triage guard stepped in");
         }

@@ -70,7 +70,12 @@ impl Offline {
         });
         Ok(TriageResult {
             reply: draft(thread, &passages, &charges),
-            chunk_ids: passages.iter().map(|p| p.id.clone()).collect(),
+            chunk_ids: passages.iter().fold(Vec::new(), |mut ids, p| {
+                if !ids.contains(&p.id) {
+                    ids.push(p.id.clone());
+                }
+                ids
+            }),
             charge_ids: charges.iter().map(|c| c.0.clone()).collect(),
             needs_human: rules::needs_human(evidence, confidence, priority, sentiment),
             category,
@@ -153,22 +158,49 @@ impl Offline {
                 })
             })
             .collect();
-        if hits.is_empty() {
-            return Ok(hits);
+        // Quote the paragraphs that answer, not whole chunks: each paragraph is embedded and
+        // compared with the question, and the closest ones above the bar are kept.
+        let paragraphs: Vec<Passage> = hits.iter().flat_map(paragraphs).collect();
+        if paragraphs.is_empty() {
+            return Ok(paragraphs);
         }
-        let inputs: Vec<String> = hits
+        let inputs: Vec<String> = paragraphs
             .iter()
-            .map(|h| format!("{}\n{}", h.title, h.text))
+            .map(|p| format!("{}\n{}", p.title, p.text))
             .collect();
         let vectors = self.embed(&inputs).await?;
-        Ok(hits
+        let mut scored: Vec<(f32, Passage)> = paragraphs
             .into_iter()
             .zip(vectors)
-            .filter(|(_, v)| cosine(query, v) >= MIN_SIMILARITY)
-            .map(|(h, _)| h)
-            .take(PASSAGES)
-            .collect())
+            .map(|(p, v)| (cosine(query, &v), p))
+            .filter(|(score, _)| *score >= MIN_SIMILARITY)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(scored.into_iter().map(|(_, p)| p).take(PASSAGES).collect())
     }
+}
+
+/// The paragraphs of a passage, each titled with the heading it sits under.
+fn paragraphs(hit: &Passage) -> Vec<Passage> {
+    let mut heading = hit.title.clone();
+    let mut out = Vec::new();
+    for block in hit
+        .text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        if let Some(h) = block.strip_prefix('#') {
+            heading = h.trim_start_matches('#').trim().to_owned();
+            continue;
+        }
+        out.push(Passage {
+            id: hit.id.clone(),
+            title: heading.clone(),
+            text: block.replace('\n', " "),
+        });
+    }
+    out
 }
 
 /// A knowledge passage the draft quotes.
@@ -228,7 +260,7 @@ fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, Str
         .iter()
         .map(|p| {
             let text: String = p.text.chars().take(MAX_PASSAGE).collect();
-            format!("From our help centre ({}):\n{}\n\n", p.title, text)
+            format!("{} (from our help centre):\n{}\n\n", p.title, text)
         })
         .collect();
     let charges = if charges.is_empty() {

@@ -14,6 +14,8 @@ pub const CLASSIFY: &str = include_str!("../../prompts/triage/classify.md");
 pub const REQUEST: &str = include_str!("../../prompts/triage/request.md");
 /// What a draft says when the evidence does not answer the question.
 pub const HOLDING_REPLY: &str = include_str!("../../prompts/triage/holding_reply.md");
+/// The offline path's draft when the knowledge base has nothing that answers.
+pub const OFFLINE_HOLDING_REPLY: &str = include_str!("../../prompts/triage/offline_holding.md");
 /// The retrieval-only draft of the offline path.
 pub const OFFLINE_DRAFT: &str = include_str!("../../prompts/triage/offline_draft.md");
 

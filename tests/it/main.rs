@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod demo;
 mod fake_llm;
 mod isolation;
 mod jwt;
