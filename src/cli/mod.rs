@@ -8,6 +8,7 @@ mod knowledge;
 mod records;
 mod serve;
 mod setup;
+mod signal;
 mod stripe;
 mod stripe_report;
 mod worker;

@@ -7,9 +7,10 @@ use anyhow::Context;
 use clap::{ArgGroup, Args};
 
 use super::setup::service_db;
+use super::signal::shutdown_signal;
 use crate::auth::JwtAuth;
 use crate::config::{DbSettings, JwtSettings, Secret};
-use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, HttpServer, shutdown_signal};
+use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, HttpServer};
 use crate::{mcp, users};
 
 /// The environment variable that holds the tenant's token for `--stdio`. It is read from the

@@ -6,12 +6,12 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::setup::{owner_pool, service_db};
+use super::signal::shutdown_signal;
 use super::{parse_uuid, print_json};
 use crate::config::{DbSettings, parse_duration};
 use crate::jobs;
 use crate::knowledge::SharedEmbedder;
 use crate::llm::{ChatModel, LlmSettings};
-use crate::mcp::http::shutdown_signal;
 use crate::triage::Limits;
 use crate::triage::handler::{Engine, TriageHandler};
 use crate::triage::offline::Offline;
