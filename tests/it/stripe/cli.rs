@@ -1,14 +1,11 @@
 //! `support-agent stripe connect | status | disconnect | link` as a subprocess, against the test's
 //! database and the loopback Stripe.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
 use super::fake::FakeStripe;
 use super::{KEY_A, MASTER_KEY, OTHER_MASTER_KEY, account_a, linked};
-use crate::cli::Run;
+use crate::cli::{Run, run_env};
 use crate::common::{TestDb, new_customer, new_tenant};
 
 /// Runs `support-agent args…` in an empty directory with the test's database, master key and
@@ -25,42 +22,12 @@ fn run_with(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Run {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_support-agent"));
-    cmd.args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &t.app_url)
-        .env("DATABASE_OWNER_URL", &t.owner_url)
-        .env("SECRETS_KEY", MASTER_KEY)
-        .env("STRIPE_MAX_ATTEMPTS", "1")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut vars = vec![("SECRETS_KEY", MASTER_KEY), ("STRIPE_MAX_ATTEMPTS", "1")];
     if let Some(base) = base {
-        cmd.env("STRIPE_API_BASE", base);
+        vars.push(("STRIPE_API_BASE", base));
     }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().expect("spawn");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write");
-    }
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    vars.extend_from_slice(env);
+    run_env(Some(t), args, stdin, &vars)
 }
 
 #[tokio::test]
