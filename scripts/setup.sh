@@ -45,7 +45,7 @@ env_set() { # KEY VALUE: replaces or appends, keeping the file private
 
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
-# The master key for Stripe credentials at rest: KID:base64 of 32 random bytes (README-stripe.md).
+# The master key for Stripe credentials at rest: KID:base64 of 32 random bytes (README.md, Stripe).
 new_secrets_key() { printf 'k%s:%s' "$(date -u +%Y%m%d)" "$(head -c 32 /dev/urandom | base64 | tr -d '\n')"; }
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }

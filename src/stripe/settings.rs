@@ -9,7 +9,7 @@ use crate::config::{Secret, parse_duration};
 /// Stripe's API, where requests go unless `STRIPE_API_BASE` says otherwise.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com/";
 
-/// How the server reaches Stripe and how tenants' keys are sealed (README-stripe.md).
+/// How the server reaches Stripe and how tenants' keys are sealed (README.md, Stripe).
 #[derive(Debug, Clone, Args)]
 pub struct StripeSettings {
     /// Master key for tenants' Stripe keys at rest: `KID:BASE64` of 32 random bytes

@@ -24,7 +24,7 @@ use crate::config::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error(
-        "{0} is not set: it holds the master key for Stripe credentials (see README-stripe.md)"
+        "{0} is not set: it holds the master key for Stripe credentials (see the Stripe section of README.md)"
     )]
     Missing(&'static str),
     #[error("{name} is invalid: {reason}")]
