@@ -49,10 +49,7 @@ CREATE TABLE chunks (
 );
 -- The exact path (small tenants, SECURITY.md R8) and the model filter of every search.
 CREATE INDEX chunks_user_id_embed_model_idx ON chunks (user_id, embed_model);
--- Full text: GIN over the tsvector the queries match with @@. Under forced row-level security the
--- planner cannot use it for the service role (ts_match_vq is not LEAKPROOF, so @@ may not run
--- before the policy's check); the service role's full-text ranking reads the tenant's rows
--- through chunks_user_id_embed_model_idx instead (see BENCHMARKS-knowledge.md).
+-- Full text: GIN over the tsvector the queries match with @@.
 CREATE INDEX chunks_tsv_idx ON chunks USING gin (tsv);
 -- Approximate nearest neighbours by cosine distance (<=>), the operator the search uses; the
 -- tenant and model filters are applied during the scan (pgvector 0.8 iterative scans).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: set up PostgreSQL with pgvector, build, migrate, and show what support-agent does.
+# The main job: set up PostgreSQL with pgvector, fetch the built-in embedding model, build,
+# migrate, and run the demo (a demo desk triaged offline; see examples/demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,4 +8,4 @@ bash scripts/setup.sh
 bash scripts/fetch-model.sh
 cargo build --locked --quiet
 ./target/debug/support-agent migrate
-./target/debug/support-agent --help
+./target/debug/support-agent demo

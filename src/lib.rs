@@ -5,19 +5,27 @@
 //! `WHERE user_id = …` in every query, and by forced row-level security under a service role that
 //! cannot bypass it (see `migrations/`).
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod demo;
 pub mod jobs;
 pub mod knowledge;
 pub mod llm;
+pub mod mcp;
 pub mod messages;
+pub mod prompts;
+pub mod secrets;
 pub mod stats;
+pub mod stripe;
 pub mod telemetry;
 pub mod tenant;
 pub mod tickets;
+pub mod tools;
+pub mod triage;
 pub mod users;
 pub mod validate;
 pub mod worker;

@@ -23,7 +23,7 @@ pub(super) async fn service_db(settings: &DbSettings) -> anyhow::Result<Db> {
     Ok(Db::new(pool))
 }
 
-async fn owner_pool(settings: &DbSettings) -> anyhow::Result<sqlx::PgPool> {
+pub(super) async fn owner_pool(settings: &DbSettings) -> anyhow::Result<sqlx::PgPool> {
     Ok(db::connect("DATABASE_OWNER_URL", settings.owner_url()?, 2).await?)
 }
 

@@ -29,6 +29,12 @@ impl Db {
         &self.pool
     }
 
+    /// Checks that the database answers (health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Begins a transaction whose first statement sets the tenant context (SECURITY.md R3).
     ///
     /// `BEGIN` and `SET LOCAL` travel in one round trip. The literal is formatted from the typed

@@ -145,3 +145,19 @@ pub async fn retry(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
     .await?
     .ok_or(StoreError::NotFound("dead or done job"))
 }
+
+/// Marks a ticket's queued jobs done without running them: for imported history, whose tickets
+/// a person has already handled.
+pub async fn discard_for_ticket(tx: &mut TenantTx, ticket_id: Uuid) -> Result<u64, StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = 'done', last_error = 'imported history: not triaged' \
+         WHERE user_id = $1 AND ticket_id = $2 AND status = 'queued'",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected())
+}

@@ -1,5 +1,6 @@
 //! Tickets: a customer's request, with a status and a priority.
 
+pub mod similar;
 pub mod store;
 
 use std::fmt;
@@ -13,7 +14,17 @@ use crate::messages::Message;
 
 /// Where a ticket is in its life.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +49,7 @@ pub enum Status {
     Deserialize,
     sqlx::Type,
     clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]

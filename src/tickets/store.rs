@@ -2,6 +2,14 @@
 
 use uuid::Uuid;
 
+/// The columns of [`Ticket`], in order; never `*`, which would also fetch the embedding.
+macro_rules! columns {
+    () => {
+        "user_id, id, customer_id, subject, description, status, priority, category, sentiment, \
+         language, confidence, needs_human, triaged_at, created_at, updated_at"
+    };
+}
+
 use super::{NewTicket, Page, Priority, Status, Ticket, TicketFilter, TicketThread};
 use crate::db::{Cursor, constraint_violation};
 use crate::validate::{self, MAX_BODY, MAX_SUBJECT};
@@ -17,8 +25,11 @@ pub async fn create(tx: &mut TenantTx, new: &NewTicket<'_>) -> Result<Ticket, St
     let user_id = tx.user_id();
     let ticket = sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
-        "INSERT INTO tickets (user_id, id, customer_id, subject, description, priority) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        concat!(
+            "INSERT INTO tickets (user_id, id, customer_id, subject, description, priority) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            columns!()
+        ),
     )
     .bind(user_id)
     .bind(Uuid::now_v7())
@@ -46,7 +57,11 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Ticket, StoreError> {
     let user_id = tx.user_id();
     sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
-        "SELECT * FROM tickets WHERE user_id = $1 AND id = $2",
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets WHERE user_id = $1 AND id = $2"
+        ),
     )
     .bind(user_id)
     .bind(id)
@@ -83,14 +98,18 @@ pub async fn list(
     let user_id = tx.user_id();
     let mut rows = sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
-        "SELECT * FROM tickets \
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets \
          WHERE user_id = $1 \
            AND ($2::text IS NULL OR status = $2) \
            AND ($3::text IS NULL OR priority = $3) \
            AND ($4::uuid IS NULL OR customer_id = $4) \
            AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
          ORDER BY created_at DESC, id DESC \
-         LIMIT $7",
+         LIMIT $7"
+        ),
     )
     .bind(user_id)
     .bind(filter.status.map(Status::as_str))
@@ -129,8 +148,11 @@ pub async fn update(
     let user_id = tx.user_id();
     sqlx::query_as::<_, Ticket>(
         // language=PostgreSQL
-        "UPDATE tickets SET status = COALESCE($3, status), priority = COALESCE($4, priority) \
-         WHERE user_id = $1 AND id = $2 RETURNING *",
+        concat!(
+            "UPDATE tickets SET status = COALESCE($3, status), priority = COALESCE($4, priority) \
+         WHERE user_id = $1 AND id = $2 RETURNING ",
+            columns!()
+        ),
     )
     .bind(user_id)
     .bind(id)
@@ -139,4 +161,62 @@ pub async fn update(
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound("ticket"))
+}
+
+/// Triage's decision about a ticket.
+#[derive(Debug, Clone)]
+pub struct TriageFields<'a> {
+    pub category: &'a str,
+    pub priority: Priority,
+    pub sentiment: &'a str,
+    pub language: Option<&'a str>,
+    pub confidence: f32,
+    pub needs_human: bool,
+}
+
+/// Records triage's decision. A person's category stands, and the priority is raised, never
+/// lowered, so that a person's choice is never undone by a model.
+pub async fn set_triage(
+    tx: &mut TenantTx,
+    id: Uuid,
+    fields: &TriageFields<'_>,
+) -> Result<Ticket, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        concat!("UPDATE tickets SET sentiment = $4, language = $5, confidence = $6, \
+                category = CASE WHEN category_source = 'human' THEN category ELSE $3 END, \
+                category_source = CASE WHEN category_source = 'human' THEN 'human' ELSE 'model' END, \
+                needs_human = $7, triaged_at = now(), \
+                priority = CASE WHEN array_position(ARRAY['low','medium','high','urgent'], $8) \
+                                   > array_position(ARRAY['low','medium','high','urgent'], priority) \
+                                THEN $8 ELSE priority END \
+         WHERE user_id = $1 AND id = $2 RETURNING ", columns!()),
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(fields.category)
+    .bind(fields.sentiment)
+    .bind(fields.language)
+    .bind(fields.confidence)
+    .bind(fields.needs_human)
+    .bind(fields.priority.as_str())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("ticket"))
+}
+
+/// The categories this tenant's tickets already carry, most used first.
+pub async fn categories(tx: &mut TenantTx, limit: i64) -> Result<Vec<String>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT category FROM tickets WHERE user_id = $1 AND category IS NOT NULL \
+         GROUP BY category ORDER BY count(*) DESC, category LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
 }

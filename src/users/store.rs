@@ -72,3 +72,20 @@ pub async fn resolve_operator_tenant(db: &Db, user_id: Uuid) -> Result<Tenant, S
     tx.commit().await?;
     Ok(tenant)
 }
+
+/// The id of the user with `email`, for operator commands; `owner` must be the owner pool (its
+/// read-only operator policy sees every tenant's row, the service role sees only its own).
+pub async fn find_id_by_email(
+    owner: &sqlx::PgPool,
+    email: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let email = Email::parse("email", email)?;
+    let id = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT id FROM users WHERE email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(owner)
+    .await?;
+    Ok(id)
+}

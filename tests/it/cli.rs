@@ -64,6 +64,16 @@ impl Run {
 
 /// Runs `support-agent args…` in an empty directory (so no stray .env) with the test's settings.
 pub fn run_in(t: Option<&TestDb>, args: &[&str], stdin: Option<&str>) -> Run {
+    run_env(t, args, stdin, &[])
+}
+
+/// [`run_in`] with extra environment variables.
+pub fn run_env(
+    t: Option<&TestDb>,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_support-agent"));
     cmd.args(args)
@@ -82,6 +92,7 @@ pub fn run_in(t: Option<&TestDb>, args: &[&str], stdin: Option<&str>) -> Run {
         cmd.env("DATABASE_URL", &t.app_url)
             .env("DATABASE_OWNER_URL", &t.owner_url);
     }
+    cmd.envs(env.iter().copied());
     let mut child = cmd.spawn().expect("spawn support-agent");
     if let Some(input) = stdin {
         child

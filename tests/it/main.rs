@@ -3,8 +3,14 @@
 
 mod cli;
 mod common;
+mod demo;
+mod fake_llm;
 mod isolation;
 mod jwt;
 mod knowledge;
+mod mcp;
 mod queue;
 mod stores;
+mod stripe;
+mod triage;
+mod triage_faults;

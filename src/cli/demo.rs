@@ -1,0 +1,160 @@
+//! `demo`: a demo desk from `examples/demo/`, its knowledge ingested, its new tickets triaged,
+//! then each ticket with its category, priority and draft. Safe to run again.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::ProgressBar;
+
+use super::setup::{owner_pool, service_db};
+use super::worker::engine;
+use crate::config::DbSettings;
+use crate::knowledge::{self, IngestOptions, SharedEmbedder};
+use crate::llm::LlmSettings;
+use crate::messages::{Message, Sender};
+use crate::triage::Limits;
+use crate::triage::handler::{Engine, TriageHandler};
+use crate::worker::{Worker, WorkerOptions};
+use crate::{Db, Tenant, demo, tickets};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo desk: desk.json and a knowledge/ folder.
+    #[arg(long, default_value = "examples/demo")]
+    dir: PathBuf,
+}
+
+pub(super) async fn demo(
+    settings: &DbSettings,
+    llm: &LlmSettings,
+    embedder: Option<SharedEmbedder>,
+    args: DemoArgs,
+) -> anyhow::Result<()> {
+    let db = service_db(settings).await?;
+    let owner = owner_pool(settings).await?;
+    let desk = demo::read(&args.dir)?;
+    let engine = engine(llm, embedder.clone())?;
+    let loaded = demo::load(&db, &owner, embedder.as_ref(), &desk).await?;
+    let tenant = loaded.tenant.context("the demo tenant")?;
+    println!(
+        "Demo desk \"{}\" (tenant {}): {} customers, {} categorised history tickets, {} new tickets ({} created now).",
+        desk.tenant.name,
+        tenant,
+        desk.customers.len(),
+        desk.history.len(),
+        desk.tickets.len(),
+        loaded.created_tickets
+    );
+    match &embedder {
+        Some(embedder) => ingest(&db, embedder, &tenant, &args.dir.join("knowledge")).await?,
+        None => {
+            println!("Knowledge: not ingested (no embedding model: run scripts/fetch-model.sh).")
+        }
+    }
+    let label = match &engine {
+        Engine::Llm(model) => format!("chat model {}", model.model()),
+        Engine::Offline(_) => "offline, retrieval-only: no LLM_BASE_URL set".to_owned(),
+    };
+    let handler = TriageHandler::new(db.clone(), engine, Limits::default());
+    let opts = WorkerOptions {
+        concurrency: 2,
+        worker_id: "demo".into(),
+        ..WorkerOptions::default()
+    };
+    let summary = Worker::new(db.clone(), handler, opts)
+        .run_until_empty()
+        .await?;
+    println!(
+        "Triage ({label}): {} jobs done, {} to retry, {} dead.\n",
+        summary.done, summary.retrying, summary.dead
+    );
+    for id in &loaded.tickets {
+        print_ticket(&db, &tenant, *id).await?;
+    }
+    print_connect(&tenant);
+    Ok(())
+}
+
+async fn ingest(
+    db: &Db,
+    embedder: &SharedEmbedder,
+    tenant: &Tenant,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let report = knowledge::ingest(
+        db,
+        embedder.as_ref(),
+        tenant,
+        &[dir.to_path_buf()],
+        &IngestOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await?;
+    let d = &report.documents;
+    println!(
+        "Knowledge: {} documents added, {} updated, {} unchanged, {} failed; {} chunks in {:.1}s.",
+        d.added, d.updated, d.unchanged, d.failed, report.chunks, report.seconds
+    );
+    Ok(())
+}
+
+async fn print_ticket(db: &Db, tenant: &Tenant, id: uuid::Uuid) -> anyhow::Result<()> {
+    let mut tx = db.begin(tenant).await?;
+    let thread = tickets::store::get_thread(&mut tx, id).await?;
+    tx.commit().await?;
+    let t = &thread.ticket;
+    println!(
+        "== {} — {} <{}>",
+        t.subject, thread.customer.name, thread.customer.email
+    );
+    println!(
+        "   category {} ({:.2}) · priority {} · sentiment {} · language {} · needs a person: {}",
+        t.category.as_deref().unwrap_or("-"),
+        t.confidence.unwrap_or(0.0),
+        t.priority,
+        t.sentiment.as_deref().unwrap_or("-"),
+        t.language.as_deref().unwrap_or("-"),
+        if t.needs_human { "yes" } else { "no" }
+    );
+    let draft: Option<&Message> = thread
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.sender_type == Sender::Ai);
+    match draft {
+        Some(m) => {
+            println!("   draft (for a person to review and send):");
+            for line in m.content.lines() {
+                println!("     {line}");
+            }
+            let cites = m
+                .citations
+                .as_ref()
+                .and_then(|c| c.as_array())
+                .map_or(0, Vec::len);
+            println!(
+                "   cites {cites} source(s): {}\n",
+                m.citations.clone().unwrap_or_default()
+            );
+        }
+        None => println!("   no draft yet\n"),
+    }
+    Ok(())
+}
+
+fn print_connect(tenant: &Tenant) {
+    let exe = std::env::current_exe()
+        .map_or_else(|_| "support-agent".into(), |p| p.display().to_string());
+    println!("Connect Claude Desktop to this desk: add to claude_desktop_config.json");
+    println!(
+        r#"  {{"mcpServers": {{"support-desk": {{"command": "{exe}", "args": ["serve", "--stdio"],
+    "env": {{"SUPPORT_AGENT_TOKEN": "<output of: {exe} token issue --user {tenant} --ttl 30d>",
+             "DATABASE_URL": "<DATABASE_URL from .env>", "JWT_SECRET": "<JWT_SECRET from .env>",
+             "EMBED_MODEL_DIR": "{}"}}}}}}}}"#,
+        std::env::current_dir()
+            .map(|d| d.join("models/all-MiniLM-L6-v2").display().to_string())
+            .unwrap_or_default()
+    );
+    println!("or serve it over HTTP: {exe} serve --http 127.0.0.1:8080 (see README.md).");
+}

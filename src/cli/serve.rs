@@ -1,0 +1,102 @@
+//! `support-agent serve`: the MCP server, over stdio for one tenant or over Streamable HTTP for
+//! every tenant that presents a valid token.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{ArgGroup, Args};
+
+use super::setup::service_db;
+use super::signal::shutdown_signal;
+use crate::auth::JwtAuth;
+use crate::config::{DbSettings, JwtSettings, Secret};
+use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, HttpServer};
+use crate::{mcp, users};
+
+/// The environment variable that holds the tenant's token for `--stdio`. It is read from the
+/// environment only (never a flag, which `ps` would show).
+pub const TOKEN_ENV: &str = "SUPPORT_AGENT_TOKEN";
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("transport").required(true).args(["stdio", "http"])))]
+pub struct ServeArgs {
+    /// Serve MCP on stdin/stdout for the one tenant whose token is in SUPPORT_AGENT_TOKEN
+    /// (Claude Desktop). Logs go to stderr.
+    #[arg(long)]
+    stdio: bool,
+
+    /// Serve MCP over Streamable HTTP on ADDR, at /mcp; every request needs
+    /// `Authorization: Bearer <token>`.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    http: Option<SocketAddr>,
+
+    /// Browser origins allowed to call /mcp, comma-separated (e.g. https://app.example.com).
+    /// Requests with any other Origin get 403; requests without one (non-browser clients) pass.
+    #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+
+    /// Host header values accepted (name or name:port), comma-separated: add the public host
+    /// name when serving beyond loopback.
+    #[arg(
+        long,
+        env = "MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,::1"
+    )]
+    allowed_hosts: Vec<String>,
+
+    /// Authorization servers that issue tokens for this server, comma-separated URLs, published
+    /// in /.well-known/oauth-protected-resource.
+    #[arg(long, env = "MCP_AUTHORIZATION_SERVERS", value_delimiter = ',')]
+    authorization_servers: Vec<String>,
+
+    /// The URL clients reach this server at, e.g. https://support.example.com (defaults to
+    /// http://ADDR); the resource is its /mcp.
+    #[arg(long, env = "MCP_PUBLIC_URL")]
+    public_url: Option<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+pub(super) async fn serve(
+    db: &DbSettings,
+    jwt: &JwtSettings,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    let auth = JwtAuth::from_settings(jwt)?;
+    if args.stdio {
+        // Verify the token before touching the database or stdout: no valid token, no server.
+        let token = std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret::new)
+            .with_context(|| {
+                format!("{TOKEN_ENV} is not set: issue one with `support-agent token issue`")
+            })?;
+        let tenant = auth
+            .verify(token.expose().trim())
+            .with_context(|| format!("{TOKEN_ENV} is not a valid token"))?;
+        let db = service_db(db).await?;
+        users::store::resolve_operator_tenant(&db, tenant.id())
+            .await
+            .with_context(|| format!("{TOKEN_ENV} names no existing user"))?;
+        return mcp::stdio::serve(db, tenant).await;
+    }
+    let addr = args.http.context("give --stdio or --http [ADDR]")?;
+    let db = service_db(db).await?;
+    let config = HttpConfig {
+        allowed_origins: args.allowed_origins,
+        allowed_hosts: args.allowed_hosts,
+        authorization_servers: args.authorization_servers,
+        public_url: args.public_url,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let server = HttpServer::bind(addr, config, db, auth)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(addr = %server.local_addr()?, "serving MCP over HTTP at /mcp");
+    server.run(shutdown_signal()).await?;
+    Ok(())
+}

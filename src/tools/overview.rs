@@ -1,0 +1,150 @@
+//! `customer_overview`: in one call, what a support agent needs about a customer — who they are
+//! here and in Stripe, their open tickets, their last charges, refunds and open disputes.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::charges::{client, latest_status, linked_customer, upstream};
+use super::{Annotations, CustomerView, TicketSummaryView, Tool, ToolError};
+use crate::stripe::views::{
+    ChargeView, DisputeView, OPEN_DISPUTE_STATUSES, RefundView, StripeCustomerView,
+};
+use crate::stripe::{Stripe, api};
+use crate::tickets::{Status, TicketFilter, store as tickets};
+use crate::{Db, Tenant};
+
+/// How many of the latest charges the overview shows; refunds and disputes are theirs.
+pub const OVERVIEW_CHARGES: i64 = 10;
+/// Most open tickets listed (of each of the statuses open and pending).
+const OVERVIEW_TICKETS: i64 = 20;
+
+/// Give exactly one of `customer_id` or `email`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerOverviewArgs {
+    /// The customer's id (a UUID), e.g. from `lookup_customer` or a ticket's `customer_id`.
+    pub customer_id: Option<Uuid>,
+    /// The customer's exact email address, e.g. `ada@example.com`.
+    pub email: Option<String>,
+}
+
+/// The customer, their open tickets and their recent payments.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CustomerOverviewOutput {
+    /// The customer as the desk knows them, with their number of open tickets.
+    pub customer: CustomerView,
+    /// The customer as Stripe knows them; null if deleted in Stripe.
+    pub stripe_customer: Option<StripeCustomerView>,
+    /// Tickets of theirs that are open or pending, newest first.
+    pub open_tickets: Vec<TicketSummaryView>,
+    /// Their latest charges (at most 10), newest first.
+    pub charges: Vec<ChargeView>,
+    /// True when they have older charges (see `fetch_stripe_charges`).
+    pub more_charges: bool,
+    /// Refunds of those charges, newest first.
+    pub refunds: Vec<RefundView>,
+    /// Disputes of those charges that still need a response or are under review.
+    pub open_disputes: Vec<DisputeView>,
+}
+
+/// Runs `customer_overview` with the Stripe client the server installed at start.
+pub async fn customer_overview(
+    db: &Db,
+    tenant: &Tenant,
+    args: CustomerOverviewArgs,
+) -> Result<CustomerOverviewOutput, ToolError> {
+    customer_overview_with(db, crate::stripe::installed(), tenant, args).await
+}
+
+/// Runs `customer_overview` with this Stripe client (`None`: Stripe is not configured).
+pub async fn customer_overview_with(
+    db: &Db,
+    stripe: Option<&Stripe>,
+    tenant: &Tenant,
+    args: CustomerOverviewArgs,
+) -> Result<CustomerOverviewOutput, ToolError> {
+    let (customer, stripe_id) =
+        linked_customer(db, tenant, args.customer_id, args.email.as_deref()).await?;
+    let mut open_tickets = Vec::new();
+    let mut tx = db.begin(tenant).await?;
+    for status in [Status::Open, Status::Pending] {
+        let filter = TicketFilter {
+            status: Some(status),
+            priority: None,
+            customer_id: Some(customer.id),
+        };
+        let page = tickets::list(&mut tx, &filter, OVERVIEW_TICKETS, None).await?;
+        open_tickets.extend(page.items);
+    }
+    tx.commit().await?;
+    open_tickets.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+
+    let client = client(db, stripe, tenant).await?;
+    let fail = |e| upstream(&customer, e);
+    let stripe_customer = api::customer(&client, &stripe_id).await.map_err(fail)?;
+    let page = api::charges(&client, &stripe_id, OVERVIEW_CHARGES, None)
+        .await
+        .map_err(fail)?;
+    let mut charges = Vec::with_capacity(page.data.len());
+    let mut refunds = Vec::new();
+    let mut open_disputes = Vec::new();
+    for c in &page.data {
+        if c.amount_refunded > 0 {
+            let found = api::refunds_of(&client, c.id.as_str())
+                .await
+                .map_err(fail)?;
+            refunds.extend(found.iter().map(RefundView::from));
+        }
+        let mut dispute = None;
+        if c.disputed {
+            let found = api::disputes_of(&client, c.id.as_str())
+                .await
+                .map_err(fail)?;
+            dispute = latest_status(&found);
+            open_disputes.extend(
+                found
+                    .iter()
+                    .filter(|d| OPEN_DISPUTE_STATUSES.contains(&d.status.as_str()))
+                    .map(DisputeView::from),
+            );
+        }
+        charges.push(ChargeView::new(c, dispute));
+    }
+    refunds.sort_by_key(|r| std::cmp::Reverse(r.created));
+    let count = i64::try_from(open_tickets.len()).unwrap_or(i64::MAX);
+    Ok(CustomerOverviewOutput {
+        customer: CustomerView::new(customer, Some(count)),
+        stripe_customer: stripe_customer.as_ref().map(StripeCustomerView::from),
+        open_tickets: open_tickets
+            .into_iter()
+            .map(TicketSummaryView::from)
+            .collect(),
+        charges,
+        more_charges: page.has_more,
+        refunds,
+        open_disputes,
+    })
+}
+
+/// The `customer_overview` tool.
+pub struct CustomerOverview;
+
+impl Tool for CustomerOverview {
+    const NAME: &'static str = "customer_overview";
+    const DESCRIPTION: &'static str = "Everything a support agent needs about one customer in \
+        one call (give customer_id or email): the customer here and in the business's Stripe \
+        account, their open and pending tickets, their 10 latest charges, the refunds of those \
+        charges and their disputes still open.";
+    const ANNOTATIONS: Annotations = Annotations::READ_ONLY_OPEN_WORLD;
+    type Args = CustomerOverviewArgs;
+    type Output = CustomerOverviewOutput;
+
+    fn run(
+        db: &Db,
+        tenant: &Tenant,
+        args: Self::Args,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
+        customer_overview(db, tenant, args)
+    }
+}

@@ -1,0 +1,249 @@
+//! The tool-calling loop: the model reads the ticket, calls shared tools, and ends by submitting
+//! a [`TriageResult`]. Bounded by turns, tokens and time; it can read and draft, nothing more.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
+    FunctionObject,
+};
+
+use serde_json::Value;
+
+use super::{Limits, TriageResult, prompts};
+use crate::audit::Transport;
+use crate::llm::{ChatModel, LlmError};
+use crate::tools::{self, ToolError};
+use crate::{Db, Tenant};
+
+/// The tools the loop may call: reading only. Drafting happens through its final result, and
+/// nothing it can call sends, refunds or changes a record (SECURITY.md M4).
+pub const AGENT_TOOLS: [&str; 5] = [
+    "search_knowledge",
+    "fetch_stripe_charges",
+    "customer_overview",
+    "get_ticket",
+    "lookup_customer",
+];
+
+/// The function the model ends with.
+pub const SUBMIT: &str = "submit_triage";
+
+/// How a run ended when it produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The model did not submit within the turn, token or time budget.
+    #[error("the model did not finish within its budget: {0}")]
+    Budget(String),
+    /// A tool failed for a reason of ours (the database), not the model's.
+    #[error("a tool failed: {0}")]
+    Tool(String),
+}
+
+/// A finished run: the model's result and every id the tools showed it, so that the guard can
+/// check that citations and ids in the draft came from this tenant's own data.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: TriageResult,
+    pub seen_ids: HashSet<String>,
+    pub turns: u32,
+    pub tokens: u32,
+}
+
+/// The opening of the conversation: system rules, then the ticket as delimited data.
+pub fn opening(request: String) -> Vec<ChatCompletionRequestMessage> {
+    vec![
+        ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+            content: ChatCompletionRequestSystemMessageContent::Text(prompts::SYSTEM.to_owned()),
+            name: None,
+        }),
+        ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+            content: ChatCompletionRequestUserMessageContent::Text(request),
+            name: None,
+        }),
+    ]
+}
+
+/// The tools on offer, with the very schemas and descriptions the MCP server publishes.
+pub fn offered_tools() -> Vec<ChatCompletionTools> {
+    let mut offered: Vec<ChatCompletionTools> = AGENT_TOOLS
+        .iter()
+        .filter_map(|name| tools::find(name))
+        .map(|t| {
+            function(
+                t.name,
+                t.description,
+                Value::Object((*t.input_schema).clone()),
+            )
+        })
+        .collect();
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<TriageResult>();
+    let mut schema = serde_json::to_value(schema).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("title");
+        o.remove("$schema");
+    }
+    offered.push(function(
+        SUBMIT,
+        "Submit the finished draft reply and the ticket's classification. Call exactly once, last.",
+        schema,
+    ));
+    offered
+}
+
+fn function(name: &str, description: &str, parameters: Value) -> ChatCompletionTools {
+    ChatCompletionTools::Function(ChatCompletionTool {
+        function: FunctionObject {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            parameters: Some(parameters),
+            strict: None,
+        },
+    })
+}
+
+/// Runs the loop for one ticket of `tenant`, starting from `messages` (see [`opening`]).
+pub async fn run(
+    db: &Db,
+    tenant: &Tenant,
+    model: &ChatModel,
+    mut messages: Vec<ChatCompletionRequestMessage>,
+    limits: Limits,
+) -> Result<Outcome, AgentError> {
+    let started = Instant::now();
+    let offered = offered_tools();
+    let mut seen_ids = HashSet::new();
+    let mut tokens = 0u32;
+    for turn in 1..=limits.max_turns {
+        if started.elapsed() > limits.deadline {
+            return Err(AgentError::Budget(format!("over {:?}", limits.deadline)));
+        }
+        let reply = model
+            .complete(messages.clone(), offered.clone(), limits.max_answer_tokens)
+            .await?;
+        tokens = tokens.saturating_add(reply.total_tokens);
+        let calls: Vec<ChatCompletionMessageToolCall> = reply
+            .message
+            .tool_calls
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| match c {
+                ChatCompletionMessageToolCalls::Function(f) => Some(f),
+                ChatCompletionMessageToolCalls::Custom(_) => None,
+            })
+            .collect();
+        messages.push(ChatCompletionRequestMessage::Assistant(
+            ChatCompletionRequestAssistantMessage {
+                content: reply
+                    .message
+                    .content
+                    .clone()
+                    .map(ChatCompletionRequestAssistantMessageContent::Text),
+                tool_calls: reply.message.tool_calls.clone(),
+                ..Default::default()
+            },
+        ));
+        if calls.is_empty() {
+            // Some servers answer in text instead of calling the function: accept the result
+            // there if it parses, else ask once more for the function call.
+            if let Some(result) = reply.message.content.as_deref().and_then(parse_result_text) {
+                return Ok(Outcome {
+                    result,
+                    seen_ids,
+                    turns: turn,
+                    tokens,
+                });
+            }
+            messages.push(user(format!(
+                "Finish by calling {SUBMIT} with the draft and the classification."
+            )));
+        }
+        let mut submitted = None;
+        for call in calls {
+            let answer = match call.function.name.as_str() {
+                SUBMIT => match serde_json::from_str::<TriageResult>(&call.function.arguments) {
+                    Ok(result) => {
+                        submitted = Some(result);
+                        "received".to_owned()
+                    }
+                    Err(e) => format!(
+                        "error: the arguments do not match the schema ({e}); call {SUBMIT} again"
+                    ),
+                },
+                name if AGENT_TOOLS.contains(&name) => {
+                    call_tool(db, tenant, name, &call.function.arguments, &mut seen_ids).await?
+                }
+                other => format!(
+                    "error: there is no tool named {:?}; use one of {}, then {SUBMIT}",
+                    other.chars().take(64).collect::<String>(),
+                    AGENT_TOOLS.join(", ")
+                ),
+            };
+            messages.push(ChatCompletionRequestMessage::Tool(
+                ChatCompletionRequestToolMessage {
+                    content: ChatCompletionRequestToolMessageContent::Text(answer),
+                    tool_call_id: call.id,
+                },
+            ));
+        }
+        if let Some(result) = submitted {
+            return Ok(Outcome {
+                result,
+                seen_ids,
+                turns: turn,
+                tokens,
+            });
+        }
+        if tokens > limits.max_tokens {
+            return Err(AgentError::Budget(format!("{tokens} tokens used")));
+        }
+    }
+    Err(AgentError::Budget(format!("{} turns", limits.max_turns)))
+}
+
+/// Runs one shared tool for the model. A mistake of the model's (bad arguments, an unknown id)
+/// goes back to it as a short error it can correct; only a failure of ours ends the run.
+async fn call_tool(
+    db: &Db,
+    tenant: &Tenant,
+    name: &str,
+    arguments: &str,
+    seen_ids: &mut HashSet<String>,
+) -> Result<String, AgentError> {
+    let Ok(args) = serde_json::from_str::<Value>(arguments) else {
+        return Ok("error: the arguments are not valid JSON".into());
+    };
+    match tools::call(db, tenant, Transport::Agent, name, args).await {
+        Ok(value) => {
+            super::guard::collect_ids(&value, seen_ids);
+            Ok(prompts::tool_result(&value))
+        }
+        Err(ToolError::Infrastructure(e)) => Err(AgentError::Tool(e.to_string())),
+        Err(e) => Ok(format!("error: {e}")),
+    }
+}
+
+fn user(text: String) -> ChatCompletionRequestMessage {
+    ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+        content: ChatCompletionRequestUserMessageContent::Text(text),
+        name: None,
+    })
+}
+
+/// A result given as text: a JSON object, possibly in a Markdown code fence.
+fn parse_result_text(text: &str) -> Option<TriageResult> {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    serde_json::from_str(text.get(start..=end)?).ok()
+}

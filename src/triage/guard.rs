@@ -1,0 +1,194 @@
+//! Checks a triage result before anything is stored (SECURITY.md M5, issue 6's evidence gate):
+//! citations must come from what the tools returned for this tenant; a draft that cites nothing,
+//! carries a credential, or names an id this tenant's data never showed is replaced by the
+//! holding reply and the ticket is flagged for a person.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::{Sentiment, TriageResult};
+use crate::secrets;
+use crate::tickets::Priority;
+
+/// Prefixes of Stripe object ids that a draft may mention only when this tenant's data has them.
+const STRIPE_PREFIXES: [&str; 13] = [
+    "cus_", "ch_", "py_", "pi_", "re_", "dp_", "in_", "sub_", "acct_", "txn_", "pm_", "card_",
+    "src_",
+];
+
+/// What will be stored: the draft, its citations and the ticket's triage fields.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub reply: String,
+    /// `[{"kind": "chunk" | "charge", "id": …}]`
+    pub citations: Value,
+    pub category: String,
+    pub priority: Priority,
+    pub sentiment: Sentiment,
+    pub language: Option<String>,
+    pub confidence: f32,
+    pub needs_human: bool,
+    /// Why the guard stepped in, for the log; empty when it did not.
+    pub flags: Vec<&'static str>,
+}
+
+/// True for strings that are ids: UUIDs and Stripe object ids.
+pub fn looks_like_id(s: &str) -> bool {
+    if s.len() == 36 && uuid::Uuid::parse_str(s).is_ok() {
+        return true;
+    }
+    STRIPE_PREFIXES.iter().any(|p| {
+        s.strip_prefix(p)
+            .is_some_and(|rest| rest.len() >= 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+    })
+}
+
+/// Adds every id in `value` to `ids`: id-looking strings, and ids mentioned inside text (a
+/// passage of the tenant's own documents may name one).
+pub fn collect_ids(value: &Value, ids: &mut HashSet<String>) {
+    match value {
+        Value::String(s) => ids.extend(ids_in(s).map(str::to_owned)),
+        Value::Array(items) => items.iter().for_each(|v| collect_ids(v, ids)),
+        Value::Object(map) => map.values().for_each(|v| collect_ids(v, ids)),
+        _ => {}
+    }
+}
+
+/// Ids mentioned in free text.
+fn ids_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .filter(|w| looks_like_id(w))
+}
+
+/// Applies the gate to `result`; `seen` holds every id of this tenant's that the run was shown,
+/// and `holding` is the reply that stands in for a draft the gate refuses.
+pub fn check(result: TriageResult, seen: &HashSet<String>, holding: &str) -> Decision {
+    let mut flags = Vec::new();
+    let cite = |kind: &str, ids: &[String]| -> Vec<Value> {
+        ids.iter()
+            .filter(|id| seen.contains(id.as_str()))
+            .map(|id| json!({"kind": kind, "id": id}))
+            .collect()
+    };
+    let mut citations = cite("chunk", &result.chunk_ids);
+    citations.extend(cite("charge", &result.charge_ids));
+    if citations.len() < result.chunk_ids.len() + result.charge_ids.len() {
+        flags.push("dropped citations the tools never returned");
+    }
+    let mut reply = result.reply.trim().to_owned();
+    let mut needs_human = result.needs_human;
+    if citations.is_empty() {
+        flags.push("no evidence");
+    }
+    if secrets::find(&reply).is_some() {
+        flags.push("credential in draft");
+    }
+    if ids_in(&reply).any(|id| !seen.contains(id)) {
+        flags.push("id not of this tenant in draft");
+    }
+    if reply.is_empty() {
+        flags.push("empty draft");
+    }
+    let replaced = flags
+        .iter()
+        .any(|f| f.starts_with("no evidence") || f.contains("in draft") || f.starts_with("empty"));
+    if replaced {
+        reply = holding.trim().to_owned();
+        needs_human = true;
+    }
+    Decision {
+        reply,
+        citations: Value::Array(citations),
+        category: category(&result.category),
+        priority: result.priority,
+        sentiment: result.sentiment,
+        language: language(&result.language),
+        confidence: if result.confidence.is_finite() {
+            result.confidence.clamp(0.0, 1.0)
+        } else {
+            0.0
+        },
+        needs_human,
+        flags,
+    }
+}
+
+/// A category label as stored: snake_case ASCII, at most 64 characters, so that a label can
+/// later be listed in a prompt without carrying instructions.
+pub fn category(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out: String = out.trim_end_matches('_').chars().take(64).collect();
+    if out.is_empty() {
+        "uncategorized".to_owned()
+    } else {
+        out
+    }
+}
+
+fn language(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let ok =
+        (2..=16).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    ok.then(|| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::prompts;
+
+    fn result(reply: &str, chunks: &[&str]) -> TriageResult {
+        TriageResult {
+            reply: reply.into(),
+            chunk_ids: chunks.iter().map(|s| s.to_string()).collect(),
+            charge_ids: vec![],
+            category: "Refund Request!".into(),
+            priority: Priority::High,
+            sentiment: Sentiment::Negative,
+            language: "en".into(),
+            confidence: 1.7,
+            needs_human: false,
+        }
+    }
+
+    #[test]
+    fn a_cited_draft_passes_and_labels_are_normalised() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let seen = HashSet::from([id.clone()]);
+        let d = check(
+            result("Refunds take 5 days.", &[&id]),
+            &seen,
+            prompts::HOLDING_REPLY,
+        );
+        assert_eq!(d.reply, "Refunds take 5 days.");
+        assert!(!d.needs_human);
+        assert_eq!(d.category, "refund_request");
+        assert_eq!(d.confidence, 1.0);
+        assert_eq!(d.citations[0]["id"], id.as_str());
+    }
+
+    #[test]
+    fn an_uncited_or_unsafe_draft_becomes_the_holding_reply() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let seen = HashSet::from([id.clone()]);
+        let invented = uuid::Uuid::now_v7().to_string();
+        for (reply, cites) in [
+            ("Our policy is 90 days.", vec![]),
+            ("Use sk_live_abcdefghijklmnop to pay.", vec![id.as_str()]),
+            ("Customer cus_OTHERTENANT1 was refunded.", vec![id.as_str()]),
+            ("See ticket 0000", vec![invented.as_str()]),
+        ] {
+            let d = check(result(reply, &cites), &seen, prompts::HOLDING_REPLY);
+            assert!(d.needs_human, "{reply}");
+            assert_eq!(d.reply, prompts::HOLDING_REPLY.trim(), "{reply}");
+        }
+    }
+}

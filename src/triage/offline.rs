@@ -1,0 +1,286 @@
+//! The offline engine, used when no chat model is configured: a retrieval-only draft assembled
+//! from the best-matching knowledge passages and the customer's Stripe facts through
+//! `prompts/triage/offline_draft.md`, the category from the nearest labelled tickets (kNN), and
+//! priority, sentiment, language and needs-human from explicit rules.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{TriageResult, guard, knn, prompts, rules};
+use crate::audit::Transport;
+use crate::knowledge::SharedEmbedder;
+use crate::knowledge::embed::cosine;
+use crate::tickets::similar;
+use crate::tools::{self, GetTicketOutput, ToolError};
+use crate::worker::JobError;
+use crate::{Db, Tenant};
+
+/// Passages the draft quotes at most.
+const PASSAGES: usize = 2;
+/// Cosine similarity (all-MiniLM-L6-v2) below which a passage does not answer the question.
+pub const MIN_SIMILARITY: f32 = 0.40;
+/// Longest passage quoted, in characters.
+const MAX_PASSAGE: usize = 700;
+
+/// Triage without a language model.
+pub struct Offline {
+    embedder: SharedEmbedder,
+}
+
+impl Offline {
+    pub fn new(embedder: SharedEmbedder) -> Self {
+        Self { embedder }
+    }
+
+    /// Triage of one trigger (`trigger` is the message answered, or the ticket's own id).
+    pub async fn triage(
+        &self,
+        db: &Db,
+        tenant: &Tenant,
+        thread: &GetTicketOutput,
+        trigger: Uuid,
+        seen: &mut HashSet<String>,
+    ) -> Result<TriageResult, JobError> {
+        let ticket = &thread.ticket;
+        let asked = thread
+            .messages
+            .iter()
+            .find(|m| m.id == trigger)
+            .map_or(ticket.description.as_str(), |m| m.content.as_str());
+        let text = format!("{}\n{}", ticket.summary.subject, asked);
+        let query = self
+            .embed(std::slice::from_ref(&text))
+            .await?
+            .pop()
+            .unwrap_or_default();
+
+        let vote = self
+            .classify(db, tenant, ticket.summary.id, trigger, &query)
+            .await?;
+        let passages = self.passages(db, tenant, &text, &query, seen).await?;
+        let charges = charges(db, tenant, thread, seen).await?;
+
+        let evidence = !passages.is_empty() || !charges.is_empty();
+        let priority = rules::priority(&text);
+        let sentiment = rules::sentiment(&text);
+        let (category, confidence) = vote.map_or(("uncategorized".to_owned(), 0.0), |v| {
+            (v.category, v.confidence)
+        });
+        Ok(TriageResult {
+            reply: draft(thread, &passages, &charges),
+            chunk_ids: passages.iter().fold(Vec::new(), |mut ids, p| {
+                if !ids.contains(&p.id) {
+                    ids.push(p.id.clone());
+                }
+                ids
+            }),
+            charge_ids: charges.iter().map(|c| c.0.clone()).collect(),
+            needs_human: rules::needs_human(evidence, confidence, priority, sentiment),
+            category,
+            priority,
+            sentiment,
+            language: rules::language(&text).unwrap_or_default(),
+            confidence,
+        })
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, JobError> {
+        self.embedder
+            .embed(texts)
+            .await
+            .map_err(|e| JobError::Transient(e.to_string()))
+    }
+
+    /// Stores the ticket's embedding (for its opening) and votes over its labelled neighbours.
+    async fn classify(
+        &self,
+        db: &Db,
+        tenant: &Tenant,
+        ticket: Uuid,
+        trigger: Uuid,
+        query: &[f32],
+    ) -> Result<Option<knn::Vote>, JobError> {
+        let store = |e: crate::StoreError| JobError::Transient(e.to_string());
+        let mut tx = db.begin(tenant).await.map_err(store)?;
+        if trigger == ticket {
+            similar::set_embedding(&mut tx, ticket, self.embedder.model(), query)
+                .await
+                .map_err(store)?;
+        }
+        let k = i64::try_from(knn::K).unwrap_or(10);
+        let neighbours =
+            similar::nearest_labelled(&mut tx, query, self.embedder.model(), Some(ticket), k)
+                .await
+                .map_err(store)?;
+        tx.commit().await.map_err(store)?;
+        Ok(knn::vote(&neighbours))
+    }
+
+    /// The knowledge passages that answer `text`: found by the hybrid search, kept when close
+    /// enough in meaning to the question.
+    async fn passages(
+        &self,
+        db: &Db,
+        tenant: &Tenant,
+        text: &str,
+        query: &[f32],
+        seen: &mut HashSet<String>,
+    ) -> Result<Vec<Passage>, JobError> {
+        let q: String = text.chars().take(2000).collect();
+        let found = match tools::call(
+            db,
+            tenant,
+            Transport::Agent,
+            "search_knowledge",
+            json!({"query": q, "limit": 4}),
+        )
+        .await
+        {
+            Ok(v) => v,
+            Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
+            Err(e) => {
+                tracing::warn!(error = %e, "knowledge search unavailable; drafting without it");
+                return Ok(Vec::new());
+            }
+        };
+        guard::collect_ids(&found, seen);
+        let hits: Vec<Passage> = found["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                Some(Passage {
+                    id: r["citation_id"].as_str()?.to_owned(),
+                    title: r["title"].as_str().unwrap_or_default().to_owned(),
+                    text: r["text"].as_str()?.trim().to_owned(),
+                })
+            })
+            .collect();
+        // Quote the paragraphs that answer, not whole chunks: each paragraph is embedded and
+        // compared with the question, and the closest ones above the bar are kept.
+        let paragraphs: Vec<Passage> = hits.iter().flat_map(paragraphs).collect();
+        if paragraphs.is_empty() {
+            return Ok(paragraphs);
+        }
+        let inputs: Vec<String> = paragraphs
+            .iter()
+            .map(|p| format!("{}\n{}", p.title, p.text))
+            .collect();
+        let vectors = self.embed(&inputs).await?;
+        let mut scored: Vec<(f32, Passage)> = paragraphs
+            .into_iter()
+            .zip(vectors)
+            .map(|(p, v)| (cosine(query, &v), p))
+            .filter(|(score, _)| *score >= MIN_SIMILARITY)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(scored.into_iter().map(|(_, p)| p).take(PASSAGES).collect())
+    }
+}
+
+/// The paragraphs of a passage, each titled with the heading it sits under.
+fn paragraphs(hit: &Passage) -> Vec<Passage> {
+    let mut heading = hit.title.clone();
+    let mut out = Vec::new();
+    for block in hit
+        .text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        if let Some(h) = block.strip_prefix('#') {
+            heading = h.trim_start_matches('#').trim().to_owned();
+            continue;
+        }
+        out.push(Passage {
+            id: hit.id.clone(),
+            title: heading.clone(),
+            text: block.replace('\n', " "),
+        });
+    }
+    out
+}
+
+/// A knowledge passage the draft quotes.
+#[derive(Debug)]
+struct Passage {
+    id: String,
+    title: String,
+    text: String,
+}
+
+/// The customer's last charges as (id, line), when the tenant has Stripe access.
+async fn charges(
+    db: &Db,
+    tenant: &Tenant,
+    thread: &GetTicketOutput,
+    seen: &mut HashSet<String>,
+) -> Result<Vec<(String, String)>, JobError> {
+    if thread.customer.stripe_customer_id.is_none() || tools::find("fetch_stripe_charges").is_none()
+    {
+        return Ok(Vec::new());
+    }
+    let args = json!({"customer_id": thread.customer.id, "limit": 3});
+    let found = match tools::call(db, tenant, Transport::Agent, "fetch_stripe_charges", args).await
+    {
+        Ok(v) => v,
+        Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
+        Err(e) => {
+            tracing::info!(error = %e, "no Stripe facts for this draft");
+            return Ok(Vec::new());
+        }
+    };
+    guard::collect_ids(&found, seen);
+    Ok(found["charges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["id"].as_str()?.to_owned(), charge_line(c))))
+        .collect())
+}
+
+fn charge_line(c: &Value) -> String {
+    let date = c["created"]
+        .as_str()
+        .and_then(|d| d.get(..10))
+        .unwrap_or("");
+    let amount = c["amount_formatted"].as_str().unwrap_or("");
+    let status = c["status"].as_str().unwrap_or("");
+    let refunded = match c["amount_refunded_formatted"].as_str() {
+        Some(r) if c["amount_refunded"].as_i64().unwrap_or(0) > 0 => format!(", {r} refunded"),
+        _ => String::new(),
+    };
+    format!("- {date}: {amount} ({status}{refunded})")
+}
+
+fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, String)]) -> String {
+    let passages: String = passages
+        .iter()
+        .map(|p| {
+            let text: String = p.text.chars().take(MAX_PASSAGE).collect();
+            format!("{} (from our help centre):\n{}\n\n", p.title, text)
+        })
+        .collect();
+    let charges = if charges.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<&str> = charges.iter().map(|(_, l)| l.as_str()).collect();
+        format!("Your recent payments:\n{}\n\n", lines.join("\n"))
+    };
+    let first_name = thread
+        .customer
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or("there");
+    // Customer text goes in last, so that nothing it says is taken for a placeholder.
+    prompts::OFFLINE_DRAFT
+        .replace("{{passages}}", &passages)
+        .replace("{{charges}}", &charges)
+        .replace("{{customer_name}}", first_name)
+        .replace("{{subject}}", &thread.ticket.summary.subject)
+        .trim()
+        .to_owned()
+}

@@ -1,0 +1,103 @@
+//! The demo end to end from a fresh database, twice.
+
+use std::process::Command;
+
+use support_agent::messages::Sender;
+use support_agent::{Tenant, tickets, users};
+
+use crate::common::TestDb;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn run_demo(t: &TestDb) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_support-agent"))
+        .args(["demo", "--dir", &format!("{ROOT}/examples/demo")])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &t.app_url)
+        .env("DATABASE_OWNER_URL", &t.owner_url)
+        .env("EMBED_MODEL_DIR", format!("{ROOT}/models/all-MiniLM-L6-v2"))
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demo failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn the_demo_triages_every_new_ticket_offline_and_can_run_again() {
+    let t = TestDb::new().await;
+    let first = run_demo(&t);
+    assert!(first.contains("(21 created now)"), "{first}");
+    assert!(first.contains("Knowledge: 6 documents added"), "{first}");
+    assert!(first.contains("offline, retrieval-only"), "{first}");
+    assert!(first.contains("7 jobs done, 0 to retry, 0 dead"), "{first}");
+    assert!(first.contains("claude_desktop_config.json"), "{first}");
+    let id = users::store::find_id_by_email(&t.owner, "support@northwind-demo.example")
+        .await
+        .expect("query")
+        .expect("tenant");
+    let tenant = Tenant::from_trusted_operator_input(id);
+    let page = {
+        let mut tx = t.db.begin(&tenant).await.expect("begin");
+        let filter = tickets::TicketFilter {
+            status: Some(tickets::Status::Open),
+            ..Default::default()
+        };
+        let page = tickets::store::list(&mut tx, &filter, 100, None)
+            .await
+            .expect("list");
+        tx.commit().await.expect("commit");
+        page
+    };
+    assert_eq!(page.items.len(), 21);
+    let mut drafted = 0;
+    for ticket in &page.items {
+        let mut tx = t.db.begin(&tenant).await.expect("begin");
+        let thread = tickets::store::get_thread(&mut tx, ticket.id)
+            .await
+            .expect("thread");
+        tx.commit().await.expect("commit");
+        let drafts: Vec<_> = thread
+            .messages
+            .iter()
+            .filter(|m| m.sender_type == Sender::Ai)
+            .collect();
+        if let Some(d) = drafts.first() {
+            drafted += 1;
+            assert_eq!(drafts.len(), 1);
+            assert!(
+                d.content.starts_with("[Retrieval-only draft"),
+                "labelled: {}",
+                d.content
+            );
+            assert!(ticket.triaged_at.is_some() && ticket.category.is_some());
+        }
+    }
+    assert_eq!(
+        drafted, 7,
+        "the new tickets are drafted; the history is not"
+    );
+    // The duplicate-charge ticket quotes the duplicate-charge policy and its category is learnt
+    // from the labelled history.
+    assert!(
+        first.contains("If you were charged twice for the same order"),
+        "{first}"
+    );
+    assert!(first.contains("category duplicate_charge"), "{first}");
+
+    let second = run_demo(&t);
+    assert!(second.contains("(0 created now)"), "{second}");
+    assert!(
+        second.contains("0 documents added, 0 updated, 6 unchanged"),
+        "{second}"
+    );
+    assert!(second.contains("0 jobs done"), "{second}");
+    assert_eq!(t.count("messages").await, 7, "no second draft");
+}

@@ -1,0 +1,163 @@
+//! The loopback Stripe's endpoints: who is asking, then what they may see.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::data;
+use super::fake::{Account, Seen};
+
+fn err(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
+    (status, Json(data::error(kind, code, message))).into_response()
+}
+
+/// Stripe's way of naming a key in an error: its prefix, stars, its last four characters.
+fn masked(authorization: &str) -> String {
+    let key = authorization.trim_start_matches("Bearer ");
+    let prefix: String = key.chars().take(8).collect();
+    let tail: String = key
+        .chars()
+        .skip(key.chars().count().saturating_sub(4))
+        .collect();
+    format!("{prefix}****{tail}")
+}
+
+/// The answer to one request.
+pub fn answer(accounts: &[Account], seen: &Seen) -> Response {
+    let auth = seen.authorization.clone().unwrap_or_default();
+    let Some(account) = accounts
+        .iter()
+        .find(|a| a.authorization == auth && a.stripe_account == seen.stripe_account)
+    else {
+        if accounts.iter().any(|a| a.authorization == auth) {
+            let msg = format!(
+                "The provided key '{}' does not have access to account '{}' (or that account \
+                 does not exist). Application access may have been revoked.",
+                masked(&auth),
+                seen.stripe_account.as_deref().unwrap_or("")
+            );
+            return err(
+                StatusCode::FORBIDDEN,
+                "invalid_request_error",
+                Some("account_invalid"),
+                &msg,
+            );
+        }
+        let msg = format!("Invalid API Key provided: {}", masked(&auth));
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            None,
+            &msg,
+        );
+    };
+    let filter = |items: &[Value], field: &str, param: &str| -> Vec<Value> {
+        let wanted = seen.param(param);
+        items
+            .iter()
+            .filter(|v| wanted.is_none_or(|w| v[field].as_str() == Some(w)))
+            .cloned()
+            .collect()
+    };
+    match (seen.method.as_str(), seen.path.as_str()) {
+        ("GET", "/v1/charges") => {
+            if let Some(c) = seen.param("customer")
+                && !account.customers.iter().any(|x| x["id"] == c)
+            {
+                let msg = format!("No such customer: '{c}'");
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &msg,
+                );
+            }
+            page(
+                "/v1/charges",
+                filter(&account.charges, "customer", "customer"),
+                seen,
+            )
+        }
+        ("GET", "/v1/customers") => page(
+            "/v1/customers",
+            filter(&account.customers, "email", "email"),
+            seen,
+        ),
+        ("GET", "/v1/refunds") => page(
+            "/v1/refunds",
+            filter(&account.refunds, "charge", "charge"),
+            seen,
+        ),
+        ("GET", "/v1/disputes") => page(
+            "/v1/disputes",
+            filter(&account.disputes, "charge", "charge"),
+            seen,
+        ),
+        ("GET", path) if path.starts_with("/v1/customers/") => {
+            let id = path.trim_start_matches("/v1/customers/");
+            match account.customers.iter().find(|c| c["id"] == id) {
+                Some(c) => Json(c.clone()).into_response(),
+                None => err(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &format!("No such customer: '{id}'"),
+                ),
+            }
+        }
+        ("POST", "/v1/refunds") => {
+            let charge = seen.param("charge").unwrap_or_default();
+            let mut refund = data::fixture("refund");
+            refund["id"] = json!("re_fromtest");
+            refund["charge"] = json!(charge);
+            Json(refund).into_response()
+        }
+        _ => err(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            None,
+            "Unrecognized request URL",
+        ),
+    }
+}
+
+/// A page of `items`, newest first, after `starting_after`, at most `limit` (default 10).
+fn page(url: &str, mut items: Vec<Value>, seen: &Seen) -> Response {
+    items.sort_by_key(|v| std::cmp::Reverse(v["created"].as_i64().unwrap_or(0)));
+    let limit: usize = seen
+        .param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_invalid_integer"),
+            "This value must be greater than or equal to 1.",
+        );
+    }
+    let start = match seen.param("starting_after") {
+        None => 0,
+        Some(after) => match items.iter().position(|v| v["id"] == after) {
+            Some(i) => i + 1,
+            None => {
+                let msg = format!("No such object: '{after}'");
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &msg,
+                );
+            }
+        },
+    };
+    let rest: Vec<Value> = items.into_iter().skip(start).collect();
+    let has_more = rest.len() > limit;
+    Json(data::list(
+        url,
+        rest.into_iter().take(limit).collect(),
+        has_more,
+    ))
+    .into_response()
+}
