@@ -338,7 +338,7 @@ fn sweep_constants(
 ) {
     const KS: [usize; 4] = [1, 5, 10, 20];
     const POWERS: [i32; 3] = [1, 4, 8];
-    let held_out = |i: usize| i % 10 == 0;
+    let held_out = |i: usize| i.is_multiple_of(10);
     let max_k = KS.iter().copied().max().unwrap_or(20);
     let started = Instant::now();
     let slice: Vec<usize> = (0..train.len()).filter(|&i| held_out(i)).collect();
