@@ -1,9 +1,9 @@
 //! Writing chunks, and re-embedding them with another model.
 
+use pgvector::Vector;
 use uuid::Uuid;
 
 use super::NewDocument;
-use super::vector::PgVector;
 use crate::{StoreError, TenantTx};
 
 /// Inserts the chunks of document `id` in one statement.
@@ -27,7 +27,11 @@ pub(super) async fn insert(
         .map(|c| serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into()))
         .collect();
     let texts: Vec<&str> = doc.chunks.iter().map(|c| c.text.as_str()).collect();
-    let vectors: Vec<PgVector<'_>> = doc.chunks.iter().map(|c| PgVector(&c.embedding)).collect();
+    let vectors: Vec<Vector> = doc
+        .chunks
+        .iter()
+        .map(|c| Vector::from(c.embedding.clone()))
+        .collect();
     sqlx::query(
         // language=PostgreSQL
         "INSERT INTO chunks (user_id, id, document_id, ordinal, heading_path, text, tsv, \
@@ -96,7 +100,7 @@ pub async fn set_embeddings(
     dims: i32,
 ) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
-    let vectors: Vec<PgVector<'_>> = vectors.iter().map(|v| PgVector(v)).collect();
+    let vectors: Vec<Vector> = vectors.iter().map(|v| Vector::from(v.clone())).collect();
     let done = sqlx::query(
         // language=PostgreSQL
         "UPDATE chunks SET embedding = v.embedding, embed_model = $2, embed_dims = $3 \

@@ -2,7 +2,6 @@
 
 mod chunks;
 mod search;
-mod vector;
 
 use std::collections::HashMap;
 
@@ -10,7 +9,6 @@ use uuid::Uuid;
 
 pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
 pub use search::{SearchQuery, explain, search};
-pub use vector::PgVector;
 
 use super::Document;
 use crate::{StoreError, TenantTx};

@@ -3,9 +3,9 @@
 
 use sqlx::AssertSqlSafe;
 
-use super::vector::PgVector;
 use crate::knowledge::SearchHit;
 use crate::{StoreError, TenantTx};
+use pgvector::Vector;
 
 /// What to search for and how to weigh the two rankings.
 #[derive(Debug, Clone)]
@@ -28,6 +28,11 @@ pub struct SearchQuery<'a> {
     pub exact_max_chunks: i64,
 }
 
+/// The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
+/// row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
+/// the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
+/// BENCHMARKS-knowledge.md).
+///
 /// A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
 ///
 /// The statement, with the vector ranking's ORDER BY as its one variable part: `embedding <=> $3`
@@ -78,7 +83,7 @@ macro_rules! bind {
         $query
             .bind($tx.user_id())
             .bind($q.model)
-            .bind(PgVector($q.embedding))
+            .bind(Vector::from($q.embedding.to_vec()))
             .bind($q.text)
             .bind($q.candidates.max($q.limit))
             .bind($q.vector_weight)
