@@ -19,7 +19,9 @@ use support_agent::config::Secret;
 use support_agent::customers::{self, NewCustomer};
 use support_agent::llm::{ChatModel, LlmSettings};
 use support_agent::tickets::{self, NewTicket};
-use support_agent::triage::handler::{Engine, TriageHandler};
+use support_agent::tools::Ctx;
+use support_agent::triage::Engine;
+use support_agent::triage::handler::TriageHandler;
 use support_agent::triage::{Limits, agent};
 use support_agent::users::{self, NewUser};
 use support_agent::worker::{Worker, WorkerOptions};
@@ -101,7 +103,7 @@ async fn run(owner_url: &str, app_url: &str, n: usize, concurrency: usize) -> an
     };
     let model = ChatModel::new(&settings);
     let handler = TriageHandler::new(
-        db.clone(),
+        Ctx::new(db.clone()),
         Engine::Llm(Box::new(model.clone())),
         Limits::default(),
     );

@@ -11,7 +11,6 @@ pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
-pub mod demo;
 pub mod jobs;
 pub mod knowledge;
 pub mod llm;

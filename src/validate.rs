@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::StoreError;
+use crate::stripe::ids::CustomerId;
 
 /// Longest name (users, customers).
 pub const MAX_NAME: usize = 200;
@@ -90,42 +91,59 @@ pub fn bounded(field: &'static str, s: &str, max: usize) -> Result<String, Store
 }
 
 /// A phone number: digits with the usual punctuation, at most 40 characters.
-pub fn phone(field: &'static str, raw: Option<&str>) -> Result<Option<String>, StoreError> {
-    let Some(s) = optional_text(field, raw, 40)? else {
-        return Ok(None);
-    };
-    if !s.chars().any(|c| c.is_ascii_digit())
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().x/".contains(c))
-    {
-        return Err(StoreError::invalid(
-            field,
-            "expected digits with optional + - ( ) . / x and spaces",
-        ));
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a trimmed phone number; `field` names it in the error.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, StoreError> {
+        let s = text(field, raw, 40)?;
+        if !s.chars().any(|c| c.is_ascii_digit())
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().x/".contains(c))
+        {
+            return Err(StoreError::invalid(
+                field,
+                "expected digits with optional + - ( ) . / x and spaces",
+            ));
+        }
+        Ok(Self(s))
     }
-    Ok(Some(s))
+
+    /// An optional phone number: `None` or blank is no number.
+    pub fn parse_optional(
+        field: &'static str,
+        raw: Option<&str>,
+    ) -> Result<Option<Self>, StoreError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Self::parse(field, s).map(Some),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-/// A Stripe customer id such as `cus_NffrFeUfNV2Hib`.
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Stripe customer id such as `cus_NffrFeUfNV2Hib`, with errors naming `field`; blank is none.
 pub fn stripe_customer_id(
     field: &'static str,
     raw: Option<&str>,
-) -> Result<Option<String>, StoreError> {
-    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let ok = s.len() <= 254
-        && s.strip_prefix("cus_").is_some_and(|rest| {
-            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
-        });
-    if ok {
-        Ok(Some(s.to_owned()))
-    } else {
-        Err(StoreError::invalid(
-            field,
-            "expected a Stripe customer id like cus_NffrFeUfNV2Hib",
-        ))
+) -> Result<Option<CustomerId>, StoreError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => CustomerId::parse(s)
+            .map(Some)
+            .map_err(|e| StoreError::invalid(field, e.to_string())),
     }
 }
 
@@ -171,10 +189,14 @@ mod tests {
         );
         assert!(stripe_customer_id("s", Some("acct_1")).is_err());
         assert!(
-            phone("phone", Some("+1 (555) 010-9999"))
+            Phone::parse_optional("phone", Some("+1 (555) 010-9999"))
                 .expect("ok")
                 .is_some()
         );
-        assert!(phone("phone", Some("call me")).is_err());
+        assert!(Phone::parse("phone", "call me").is_err());
+        assert_eq!(
+            Phone::parse_optional("phone", Some("  ")).expect("ok"),
+            None
+        );
     }
 }

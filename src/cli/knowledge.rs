@@ -8,66 +8,54 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
-use super::setup::service_db;
+use super::context::{TenantArgs, service_db};
 use super::{parse_uuid, print_json};
-use crate::Tenant;
 use crate::config::DbSettings;
-use crate::knowledge::tool::SearchKnowledgeOutput;
 use crate::knowledge::{self, EmbedSettings, IngestOptions, SearchSettings, store};
+use crate::tools::SearchKnowledgeOutput;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct IngestArgs {
-    /// The tenant (users.id) whose knowledge base receives the documents.
-    #[arg(long, value_parser = parse_uuid)]
-    user: Uuid,
+    /// The tenant whose knowledge base receives the documents.
+    #[command(flatten)]
+    tenant: TenantArgs,
     /// Files and folders (read recursively): Markdown, plain text, HTML and PDF.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Remove documents below the given paths whose files are gone.
     #[arg(long)]
     prune: bool,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    json: bool,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum KnowledgeCmd {
     /// Search a tenant's knowledge base (vectors and full text, fused).
     Search {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
+        #[command(flatten)]
+        tenant: TenantArgs,
         /// How many results, 1 to 20.
         #[arg(long, default_value_t = 5)]
         limit: i64,
-        #[arg(long)]
-        json: bool,
         /// What to look for.
         query: String,
     },
     /// List a tenant's documents.
     List {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        tenant: TenantArgs,
     },
     /// Delete a document and its chunks.
     Delete {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
+        #[command(flatten)]
+        tenant: TenantArgs,
         /// The document's id (from `knowledge list`).
         #[arg(long, value_parser = parse_uuid)]
         document: Uuid,
-        #[arg(long)]
-        json: bool,
     },
     /// Re-embed a tenant's chunks with the configured model (EMBEDDER, EMBED_MODEL).
     Reembed {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        tenant: TenantArgs,
     },
 }
 
@@ -87,9 +75,9 @@ pub(super) async fn ingest(
     embed: &EmbedSettings,
     args: IngestArgs,
 ) -> anyhow::Result<()> {
-    let embedder = embed.build()?;
     let db = service_db(db).await?;
-    let tenant = Tenant::from_trusted_operator_input(args.user);
+    let tenant = args.tenant.tenant(&db).await?;
+    let embedder = embed.build()?;
     let options = IngestOptions { prune: args.prune };
     let report = knowledge::ingest(
         &db,
@@ -101,7 +89,7 @@ pub(super) async fn ingest(
     )
     .await
     .context("ingestion stopped")?;
-    if args.json {
+    if args.tenant.json {
         return print_json(&report);
     }
     for f in &report.failures {
@@ -133,17 +121,16 @@ pub(super) async fn knowledge(
     let db = service_db(db).await?;
     match cmd {
         KnowledgeCmd::Search {
-            user,
+            tenant: args,
             limit,
-            json,
             query,
         } => {
+            let tenant = args.tenant(&db).await?;
             let embedder = embed.build()?;
-            let tenant = Tenant::from_trusted_operator_input(user);
             let hits =
                 knowledge::search(&db, embedder.as_ref(), search, &tenant, &query, limit).await?;
             let out = SearchKnowledgeOutput::from(hits);
-            if json {
+            if args.json {
                 return print_json(&out);
             }
             for (i, r) in out.results.iter().enumerate() {
@@ -169,11 +156,11 @@ pub(super) async fn knowledge(
             }
             Ok(())
         }
-        KnowledgeCmd::List { user, json } => {
-            let mut tx = db.begin(&Tenant::from_trusted_operator_input(user)).await?;
+        KnowledgeCmd::List { tenant: args } => {
+            let mut tx = db.begin(&args.tenant(&db).await?).await?;
             let docs = store::list(&mut tx).await?;
             tx.commit().await?;
-            if json {
+            if args.json {
                 return print_json(&serde_json::json!({ "documents": docs }));
             }
             for d in docs {
@@ -185,24 +172,23 @@ pub(super) async fn knowledge(
             Ok(())
         }
         KnowledgeCmd::Delete {
-            user,
+            tenant: args,
             document,
-            json,
         } => {
-            let mut tx = db.begin(&Tenant::from_trusted_operator_input(user)).await?;
+            let mut tx = db.begin(&args.tenant(&db).await?).await?;
             store::delete(&mut tx, document).await?;
             tx.commit().await?;
-            if json {
+            if args.json {
                 return print_json(&serde_json::json!({ "deleted": document }));
             }
             println!("deleted {document}");
             Ok(())
         }
-        KnowledgeCmd::Reembed { user, json } => {
+        KnowledgeCmd::Reembed { tenant: args } => {
+            let tenant = args.tenant(&db).await?;
             let embedder = embed.build()?;
-            let tenant = Tenant::from_trusted_operator_input(user);
             let report = knowledge::reembed(&db, embedder.as_ref(), &tenant).await?;
-            if json {
+            if args.json {
                 return print_json(&report);
             }
             println!(

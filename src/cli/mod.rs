@@ -3,14 +3,20 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod context;
+mod customers;
 mod demo;
+mod jobs;
 mod knowledge;
-mod records;
+mod messages;
 mod serve;
-mod setup;
 mod signal;
+mod stats;
 mod stripe;
 mod stripe_report;
+mod tickets;
+mod tokens;
+mod users;
 mod worker;
 
 use std::process::ExitCode;
@@ -45,30 +51,30 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Apply the database migrations, as the owner role (DATABASE_OWNER_URL).
     Migrate,
     /// Manage tenants (the users who run a support desk).
     #[command(subcommand)]
-    Users(records::UsersCmd),
+    Users(users::UsersCmd),
     /// Issue access tokens for the MCP server.
     #[command(subcommand)]
-    Token(setup::TokenCmd),
+    Token(tokens::TokenCmd),
     /// Manage a tenant's customers.
     #[command(subcommand)]
-    Customers(records::CustomersCmd),
+    Customers(customers::CustomersCmd),
     /// Manage a tenant's tickets.
     #[command(subcommand)]
-    Tickets(records::TicketsCmd),
+    Tickets(tickets::TicketsCmd),
     /// Add and list messages on a ticket.
     #[command(subcommand)]
-    Messages(records::MessagesCmd),
+    Messages(messages::MessagesCmd),
     /// Tickets per tenant and system-wide totals over the last N days.
     ///
     /// The one command that reads across tenants: it connects as the owner role
     /// (DATABASE_OWNER_URL), whose read-only operator policy sees every tenant's rows.
-    Stats(setup::StatsArgs),
+    Stats(stats::StatsArgs),
     /// Run the MCP server: `--stdio` for one tenant (Claude Desktop), or `--http [ADDR]`
     /// (default 127.0.0.1:8080) for every tenant with a valid bearer token.
     Serve(serve::ServeArgs),
@@ -79,7 +85,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// See and retry the triage queue's jobs, across tenants (owner connection).
     #[command(subcommand)]
-    Jobs(worker::JobsCmd),
+    Jobs(jobs::JobsCmd),
     /// Add files and folders to a tenant's knowledge base (Markdown, text, HTML, PDF).
     ///
     /// Unchanged files are skipped; a changed file's chunks are replaced in one transaction.
@@ -116,65 +122,36 @@ pub async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Migrate => setup::migrate(&cli.db).await,
-        Command::Users(cmd) => records::users(&cli.db, cmd).await,
-        Command::Token(cmd) => setup::token(&cli.db, &cli.jwt, cmd).await,
-        Command::Customers(cmd) => records::customers(&cli.db, cmd).await,
-        Command::Tickets(cmd) => records::tickets(&cli.db, cmd).await,
-        Command::Messages(cmd) => records::messages(&cli.db, cmd).await,
-        Command::Stats(args) => setup::stats(&cli.db, args).await,
-        Command::Serve(args) => {
-            install_stripe(&cli.stripe)?;
-            install_knowledge(&cli.embed, &cli.search);
-            serve::serve(&cli.db, &cli.jwt, args).await
-        }
+    match &cli.command {
+        Command::Migrate => migrate(&cli.db).await,
+        Command::Users(cmd) => users::run(&cli.db, cmd.clone()).await,
+        Command::Token(cmd) => tokens::run(&cli.db, &cli.jwt, cmd.clone()).await,
+        Command::Customers(cmd) => customers::run(&cli.db, cmd.clone()).await,
+        Command::Tickets(cmd) => tickets::run(&cli.db, cmd.clone()).await,
+        Command::Messages(cmd) => messages::run(&cli.db, cmd.clone()).await,
+        Command::Stats(args) => stats::run(&cli.db, args.clone()).await,
+        Command::Serve(args) => serve::run(&cli, args.clone()).await,
         Command::Worker(args) => {
-            install_stripe(&cli.stripe)?;
-            let embedder = install_knowledge(&cli.embed, &cli.search);
-            worker::worker(&cli.db, &cli.llm, embedder, args).await
+            let db = context::service_db(&cli.db).await?;
+            let ctx = context::tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
+            worker::run(ctx, &cli.llm, args.clone()).await
         }
-        Command::Jobs(cmd) => worker::jobs(&cli.db, cmd).await,
-        Command::Demo(args) => {
-            install_stripe(&cli.stripe)?;
-            let embedder = install_knowledge(&cli.embed, &cli.search);
-            demo::demo(&cli.db, &cli.llm, embedder, args).await
-        }
-        Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args).await,
+        Command::Jobs(cmd) => jobs::run(&cli.db, cmd.clone()).await,
+        Command::Demo(args) => demo::run(&cli, args.clone()).await,
+        Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args.clone()).await,
         Command::Knowledge(cmd) => {
-            knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd).await
+            knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd.clone()).await
         }
-        Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd).await,
+        Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd.clone()).await,
     }
 }
 
-/// Installs the Stripe client for the Stripe tools. Without SECRETS_KEY the server still runs
-/// (the Stripe tools then answer that Stripe is not configured); with an invalid one it stops.
-fn install_stripe(settings: &crate::stripe::StripeSettings) -> anyhow::Result<()> {
-    if settings.secrets_key.is_none() {
-        tracing::warn!("SECRETS_KEY is not set: the Stripe tools are unavailable");
-        return Ok(());
-    }
-    crate::stripe::install(crate::stripe::Stripe::from_settings(settings)?);
+/// `migrate`: applies the embedded migrations as the owner role.
+async fn migrate(settings: &DbSettings) -> anyhow::Result<()> {
+    let owner = context::owner_pool(settings).await?;
+    crate::db::migrate(&owner).await?;
+    eprintln!("database is up to date");
     Ok(())
-}
-
-/// Installs the embedder for `search_knowledge` and returns it. Without the model the server
-/// still runs (the tool then answers that the knowledge base is unavailable) and says why.
-fn install_knowledge(
-    embed: &EmbedSettings,
-    search: &SearchSettings,
-) -> Option<crate::knowledge::SharedEmbedder> {
-    match embed.build() {
-        Ok(embedder) => {
-            crate::knowledge::tool::install_embedder(embedder.clone(), search.clone());
-            Some(embedder)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "search_knowledge is unavailable");
-            None
-        }
-    }
 }
 
 /// The error and its causes on one line, without repeating a cause its parent already quotes.

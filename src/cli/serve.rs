@@ -6,18 +6,19 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::{ArgGroup, Args};
 
-use super::setup::service_db;
+use super::Cli;
+use super::context::{operator_tenant, service_db, tool_ctx};
 use super::signal::shutdown_signal;
 use crate::auth::JwtAuth;
-use crate::config::{DbSettings, JwtSettings, Secret};
+use crate::config::Secret;
+use crate::mcp;
 use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, HttpServer};
-use crate::{mcp, users};
 
 /// The environment variable that holds the tenant's token for `--stdio`. It is read from the
 /// environment only (never a flag, which `ps` would show).
 pub const TOKEN_ENV: &str = "SUPPORT_AGENT_TOKEN";
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("transport").required(true).args(["stdio", "http"])))]
 pub struct ServeArgs {
     /// Serve MCP on stdin/stdout for the one tenant whose token is in SUPPORT_AGENT_TOKEN
@@ -60,12 +61,8 @@ pub struct ServeArgs {
     max_body_bytes: usize,
 }
 
-pub(super) async fn serve(
-    db: &DbSettings,
-    jwt: &JwtSettings,
-    args: ServeArgs,
-) -> anyhow::Result<()> {
-    let auth = JwtAuth::from_settings(jwt)?;
+pub(super) async fn run(cli: &Cli, args: ServeArgs) -> anyhow::Result<()> {
+    let auth = JwtAuth::from_settings(&cli.jwt)?;
     if args.stdio {
         // Verify the token before touching the database or stdout: no valid token, no server.
         let token = std::env::var(TOKEN_ENV)
@@ -78,14 +75,16 @@ pub(super) async fn serve(
         let tenant = auth
             .verify(token.expose().trim())
             .with_context(|| format!("{TOKEN_ENV} is not a valid token"))?;
-        let db = service_db(db).await?;
-        users::store::resolve_operator_tenant(&db, tenant.id())
+        let db = service_db(&cli.db).await?;
+        operator_tenant(&db, tenant.id())
             .await
             .with_context(|| format!("{TOKEN_ENV} names no existing user"))?;
-        return mcp::stdio::serve(db, tenant).await;
+        let ctx = tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
+        return mcp::stdio::serve(ctx, tenant).await;
     }
     let addr = args.http.context("give --stdio or --http [ADDR]")?;
-    let db = service_db(db).await?;
+    let db = service_db(&cli.db).await?;
+    let ctx = tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
     let config = HttpConfig {
         allowed_origins: args.allowed_origins,
         allowed_hosts: args.allowed_hosts,
@@ -93,7 +92,7 @@ pub(super) async fn serve(
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
     };
-    let server = HttpServer::bind(addr, config, db, auth)
+    let server = HttpServer::bind(addr, config, ctx, auth)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(addr = %server.local_addr()?, "serving MCP over HTTP at /mcp");

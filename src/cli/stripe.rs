@@ -1,55 +1,48 @@
 //! `stripe connect | status | disconnect | link | rekey`: a tenant's Stripe access. `--user` is
 //! trusted operator input; a key is read from stdin only (a flag would show in `ps`).
 
-use std::io::BufRead;
-
 use anyhow::Context;
 use clap::{ArgGroup, Subcommand};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::setup::{owner_pool, service_db};
-use super::{parse_uuid, print_json};
+use super::context::{TenantArgs, owner_pool, service_db};
+use super::print_json;
+use super::users::read_secret_line;
+use crate::Tenant;
 use crate::config::{DbSettings, Secret};
 use crate::stripe::{self, AccessStatus, Credential, Stripe, StripeSettings, Vault, access};
-use crate::{Db, Tenant, users};
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum StripeCmd {
     /// Give a tenant access to its Stripe account: a restricted key (read from stdin, stored
     /// encrypted) or a Connect account id (used with STRIPE_PLATFORM_KEY).
     #[command(group(ArgGroup::new("access").required(true).args(["restricted_key_stdin", "account"])))]
     Connect {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
+        #[command(flatten)]
+        tenant: TenantArgs,
         /// Read the restricted key (rk_live_… or rk_test_…) from the first line of stdin.
         #[arg(long)]
         restricted_key_stdin: bool,
         /// The tenant's Connect account id (acct_…).
         #[arg(long)]
         account: Option<String>,
-        #[arg(long)]
-        json: bool,
     },
     /// Show how a tenant reaches Stripe (never the key itself).
     Status {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        tenant: TenantArgs,
     },
     /// Forget a tenant's Stripe access.
     Disconnect {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
+        #[command(flatten)]
+        tenant: TenantArgs,
     },
     /// Record each customer's Stripe customer id by matching email addresses; customers with
     /// several matching Stripe customers are reported, not guessed.
     Link {
-        #[arg(long, value_parser = parse_uuid)]
-        user: Uuid,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        tenant: TenantArgs,
     },
     /// Re-encrypt every stored key under the current SECRETS_KEY (after a rotation, with the old
     /// key in SECRETS_KEY_PREVIOUS).
@@ -59,12 +52,6 @@ pub enum StripeCmd {
     },
 }
 
-async fn tenant(db: &Db, user: Uuid) -> anyhow::Result<Tenant> {
-    users::store::resolve_operator_tenant(db, user)
-        .await
-        .with_context(|| format!("no user {user}"))
-}
-
 pub(super) async fn run(
     settings: &DbSettings,
     stripe_settings: &StripeSettings,
@@ -72,10 +59,9 @@ pub(super) async fn run(
 ) -> anyhow::Result<()> {
     match cmd {
         StripeCmd::Connect {
-            user,
+            tenant: args,
             restricted_key_stdin,
             account,
-            json,
         } => {
             let credential = match (restricted_key_stdin, account) {
                 (true, _) => {
@@ -89,24 +75,27 @@ pub(super) async fn run(
                 stripe_settings.secrets_key_previous.as_ref(),
             )?;
             let db = service_db(settings).await?;
-            let tenant = tenant(&db, user).await?;
+            let tenant = args.tenant(&db).await?;
             let status = access::connect(&db, &vault, &tenant, &credential).await?;
             if matches!(credential, Credential::Connect(_))
                 && stripe_settings.stripe_platform_key.is_none()
             {
                 eprintln!("warning: STRIPE_PLATFORM_KEY is not set; Connect access needs it");
             }
-            show(user, &status, json)
+            show(args.user, &status, args.json)
         }
-        StripeCmd::Status { user, json } => {
+        StripeCmd::Status { tenant: args } => {
             let db = service_db(settings).await?;
-            let tenant = tenant(&db, user).await?;
-            show(user, &access::status(&db, &tenant).await?, json)
+            let tenant = args.tenant(&db).await?;
+            show(args.user, &access::status(&db, &tenant).await?, args.json)
         }
-        StripeCmd::Disconnect { user } => {
+        StripeCmd::Disconnect { tenant: args } => {
             let db = service_db(settings).await?;
-            let tenant = tenant(&db, user).await?;
+            let tenant = args.tenant(&db).await?;
             let was = access::disconnect(&db, &tenant).await?;
+            if args.json {
+                return print_json(&json!({"user_id": args.user, "disconnected": was}));
+            }
             eprintln!(
                 "{}",
                 if was {
@@ -117,12 +106,12 @@ pub(super) async fn run(
             );
             Ok(())
         }
-        StripeCmd::Link { user, json } => {
+        StripeCmd::Link { tenant: args } => {
             let stripe = Stripe::from_settings(stripe_settings)?;
             let db = service_db(settings).await?;
-            let tenant = tenant(&db, user).await?;
+            let tenant = args.tenant(&db).await?;
             let report = stripe::link::link(&db, &stripe, &tenant).await?;
-            if json {
+            if args.json {
                 return print_json(&report);
             }
             super::stripe_report::print_link(&report);
@@ -159,14 +148,10 @@ pub(super) async fn run(
     }
 }
 
-/// The first line of stdin, as a secret.
+/// The restricted key, from the first line of stdin.
 fn read_key() -> anyhow::Result<Secret> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the restricted key from stdin")?;
-    Ok(Secret::new(line.trim()))
+    let line = read_secret_line().context("reading the restricted key from stdin")?;
+    Ok(Secret::new(line.expose().trim()))
 }
 
 fn show(user: Uuid, status: &AccessStatus, json: bool) -> anyhow::Result<()> {

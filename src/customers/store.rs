@@ -2,9 +2,10 @@
 
 use uuid::Uuid;
 
-use super::{Customer, CustomerSummary, CustomerUpdate, NewCustomer};
+use super::{Customer, CustomerRef, CustomerSummary, CustomerUpdate, NewCustomer};
 use crate::db::{Cursor, constraint_violation};
-use crate::validate::{self, Email, MAX_NAME};
+use crate::stripe::CustomerId;
+use crate::validate::{self, Email, MAX_NAME, Phone};
 use crate::{StoreError, TenantTx};
 
 fn conflict(err: sqlx::Error) -> StoreError {
@@ -24,8 +25,6 @@ fn conflict(err: sqlx::Error) -> StoreError {
 pub async fn create(tx: &mut TenantTx, new: &NewCustomer<'_>) -> Result<Customer, StoreError> {
     let name = validate::text("name", new.name, MAX_NAME)?;
     let email = Email::parse("email", new.email)?;
-    let phone = validate::phone("phone", new.phone)?;
-    let stripe = validate::stripe_customer_id("stripe_customer_id", new.stripe_customer_id)?;
     let user_id = tx.user_id();
     sqlx::query_as::<_, Customer>(
         // language=PostgreSQL
@@ -36,8 +35,8 @@ pub async fn create(tx: &mut TenantTx, new: &NewCustomer<'_>) -> Result<Customer
     .bind(Uuid::now_v7())
     .bind(name)
     .bind(email.as_str())
-    .bind(phone)
-    .bind(stripe)
+    .bind(new.phone.as_ref().map(Phone::as_str))
+    .bind(new.stripe_customer_id.as_ref().map(CustomerId::as_str))
     .fetch_one(tx.conn())
     .await
     .map_err(conflict)
@@ -68,6 +67,14 @@ pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> Result<Customer, S
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound("customer"))
+}
+
+/// The customer named by id or email; another tenant's looks exactly like one that never existed.
+pub async fn find(tx: &mut TenantTx, customer: &CustomerRef) -> Result<Customer, StoreError> {
+    match customer {
+        CustomerRef::Id(id) => get(tx, *id).await,
+        CustomerRef::Email(email) => find_by_email(tx, email.as_str()).await,
+    }
 }
 
 /// Customers whose name or email contains `query` (case-insensitive), with their open-ticket
@@ -177,8 +184,6 @@ pub async fn update(
         .email
         .map(|e| Email::parse("email", e))
         .transpose()?;
-    let phone = validate::phone("phone", changes.phone)?;
-    let stripe = validate::stripe_customer_id("stripe_customer_id", changes.stripe_customer_id)?;
     let user_id = tx.user_id();
     sqlx::query_as::<_, Customer>(
         // language=PostgreSQL
@@ -191,8 +196,8 @@ pub async fn update(
     .bind(id)
     .bind(name)
     .bind(email.as_ref().map(Email::as_str))
-    .bind(phone)
-    .bind(stripe)
+    .bind(changes.phone.as_ref().map(Phone::as_str))
+    .bind(changes.stripe_customer_id.as_ref().map(CustomerId::as_str))
     .fetch_optional(tx.conn())
     .await
     .map_err(conflict)?

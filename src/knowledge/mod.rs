@@ -9,7 +9,6 @@ pub mod ingest;
 pub mod reembed;
 pub mod search;
 pub mod store;
-pub mod tool;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

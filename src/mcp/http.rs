@@ -25,6 +25,7 @@ use super::{SupportServer, TenantSource};
 use crate::Db;
 use crate::audit::AuditLog;
 use crate::auth::JwtAuth;
+use crate::tools::Ctx;
 
 /// Largest request body accepted, in bytes (larger gets 413): far above any valid tool call,
 /// whose longest argument is a 20,000-character draft.
@@ -65,13 +66,15 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds `addr` (port 0 picks a free port) and builds the routes.
+    /// Binds `addr` (port 0 picks a free port) and builds the routes. Tool calls are audited
+    /// through a batched writer, whatever audit `ctx` came with.
     pub async fn bind(
         addr: SocketAddr,
         config: HttpConfig,
-        db: Db,
+        ctx: Ctx,
         auth: JwtAuth,
     ) -> std::io::Result<Self> {
+        let db = ctx.db().clone();
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let base = config
@@ -100,7 +103,7 @@ impl HttpServer {
             .with_max_request_body_bytes(config.max_body_bytes)
             .with_cancellation_token(shutdown.child_token());
         let audit = AuditLog::spawn(db.clone());
-        let handler = SupportServer::new(db.clone(), audit.clone(), TenantSource::PerRequest);
+        let handler = SupportServer::new(ctx.with_audit(audit.clone()), TenantSource::PerRequest);
         let mcp = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),

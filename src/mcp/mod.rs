@@ -4,9 +4,9 @@
 //! The handler holds no tenant of its own over HTTP: each request's tenant is the one its
 //! verified bearer token named, put into the request's extensions by [`http`]'s middleware.
 
+mod draft_prompt;
 mod guard;
 pub mod http;
-mod prompts;
 mod resources;
 mod server;
 pub mod stdio;

@@ -8,9 +8,9 @@ use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTempla
 use uuid::Uuid;
 
 use crate::tools::{
-    self, GetTicketArgs, GetTicketOutput, ListTicketsArgs, LookupCustomerArgs, ToolError,
+    self, Caller, Ctx, GetTicketArgs, GetTicketOutput, ListTicketsArgs, LookupCustomerArgs,
+    ToolError,
 };
-use crate::{Db, Tenant};
 
 const MARKDOWN: &str = "text/markdown";
 
@@ -29,8 +29,8 @@ pub fn templates() -> Vec<ResourceTemplate> {
 }
 
 /// The tenant's 20 newest tickets, as concrete resources.
-pub async fn recent_tickets(db: &Db, tenant: &Tenant) -> Result<Vec<Resource>, McpError> {
-    let page = tools::list_tickets(db, tenant, ListTicketsArgs::default())
+pub async fn recent_tickets(ctx: &Ctx, caller: &Caller) -> Result<Vec<Resource>, McpError> {
+    let page = tools::list_tickets(ctx, caller, ListTicketsArgs::default())
         .await
         .map_err(|e| to_mcp(e, "tickets"))?;
     Ok(page
@@ -45,7 +45,7 @@ pub async fn recent_tickets(db: &Db, tenant: &Tenant) -> Result<Vec<Resource>, M
 }
 
 /// Reads `ticket://{id}` or `customer://{id}`.
-pub async fn read(db: &Db, tenant: &Tenant, uri: &str) -> Result<ReadResourceResult, McpError> {
+pub async fn read(ctx: &Ctx, caller: &Caller, uri: &str) -> Result<ReadResourceResult, McpError> {
     let (kind, id) = uri.split_once("://").ok_or_else(|| {
         McpError::invalid_params("expected ticket://{id} or customer://{id}", None)
     })?;
@@ -54,12 +54,12 @@ pub async fn read(db: &Db, tenant: &Tenant, uri: &str) -> Result<ReadResourceRes
     })?;
     let text = match kind {
         "ticket" => {
-            let thread = tools::get_ticket(db, tenant, GetTicketArgs { ticket_id: id })
+            let thread = tools::get_ticket(ctx, caller, GetTicketArgs { ticket_id: id })
                 .await
                 .map_err(|e| to_mcp(e, uri))?;
             ticket_markdown(&thread)
         }
-        "customer" => customer_markdown(db, tenant, id)
+        "customer" => customer_markdown(ctx, caller, id)
             .await
             .map_err(|e| to_mcp(e, uri))?,
         _ => {
@@ -115,7 +115,7 @@ pub fn ticket_markdown(t: &GetTicketOutput) -> String {
         let state = m
             .draft_state
             .map(|d| format!(" ({d:?} draft)").to_lowercase());
-        let sender = serde_json::to_value(m.sender).ok();
+        let sender = serde_json::to_value(m.sender_type).ok();
         let sender = sender.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
         let _ = writeln!(
             out,
@@ -128,12 +128,12 @@ pub fn ticket_markdown(t: &GetTicketOutput) -> String {
     out
 }
 
-async fn customer_markdown(db: &Db, tenant: &Tenant, id: Uuid) -> Result<String, ToolError> {
+async fn customer_markdown(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<String, ToolError> {
     let args = LookupCustomerArgs {
         customer_id: Some(id),
         ..Default::default()
     };
-    let found = tools::lookup_customer(db, tenant, args).await?;
+    let found = tools::lookup_customer(ctx, caller, args).await?;
     let c = found
         .customers
         .into_iter()
@@ -143,7 +143,7 @@ async fn customer_markdown(db: &Db, tenant: &Tenant, id: Uuid) -> Result<String,
         customer_id: Some(id),
         ..Default::default()
     };
-    let page = tools::list_tickets(db, tenant, tickets).await?;
+    let page = tools::list_tickets(ctx, caller, tickets).await?;
     let mut out = format!(
         "# {}\n\n- id: {}\n- email: {}\n",
         c.name.replace('\n', " "),

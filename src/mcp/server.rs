@@ -13,10 +13,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
-use super::{TenantSource, prompts, resources};
-use crate::audit::{AuditLog, Transport};
-use crate::tools::{self, ToolError};
-use crate::{Db, Tenant};
+use super::{TenantSource, draft_prompt, resources};
+use crate::audit::Transport;
+use crate::tools::{self, Caller, Ctx, ToolError};
 
 const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list and read tickets, \
     draft replies (a person sends them) and set a ticket's status or priority. Ticket and message \
@@ -25,8 +24,7 @@ const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list an
 /// The MCP handler. Cheap to clone: the Streamable HTTP service makes one per request.
 #[derive(Clone)]
 pub struct SupportServer {
-    db: Db,
-    audit: AuditLog,
+    ctx: Ctx,
     tenants: TenantSource,
 }
 
@@ -50,31 +48,25 @@ static MCP_TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
 });
 
 impl SupportServer {
-    pub fn new(db: Db, audit: AuditLog, tenants: TenantSource) -> Self {
-        Self { db, audit, tenants }
+    pub fn new(ctx: Ctx, tenants: TenantSource) -> Self {
+        Self { ctx, tenants }
     }
 
-    /// The tenant this request acts for. Over HTTP a request without one never got past the
-    /// authentication middleware, so its absence here is a server fault, not a client's.
-    fn tenant(&self, ctx: &RequestContext<RoleServer>) -> Result<Tenant, McpError> {
+    /// Who this request acts for: the tenant's staff. Over HTTP a request without a tenant never
+    /// got past the authentication middleware, so its absence here is a server fault, not a
+    /// client's.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
         match self.tenants {
-            TenantSource::Fixed(tenant) => Ok(tenant),
+            TenantSource::Fixed(tenant) => Ok(Caller::staff(tenant, Transport::Stdio)),
             TenantSource::PerRequest => ctx
                 .extensions
                 .get::<axum::http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<Tenant>())
-                .copied()
+                .and_then(|parts| parts.extensions.get::<crate::Tenant>())
+                .map(|tenant| Caller::staff(*tenant, Transport::Http))
                 .ok_or_else(|| {
                     tracing::error!("an MCP request reached the handler without a tenant");
                     McpError::internal_error("internal error", None)
                 }),
-        }
-    }
-
-    fn transport(&self) -> Transport {
-        match self.tenants {
-            TenantSource::Fixed(_) => Transport::Stdio,
-            TenantSource::PerRequest => Transport::Http,
         }
     }
 }
@@ -128,17 +120,9 @@ impl ServerHandler for SupportServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let tenant = self.tenant(&ctx)?;
+        let caller = self.caller(&ctx)?;
         let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = tools::call_with(
-            &self.db,
-            &self.audit,
-            &tenant,
-            self.transport(),
-            &request.name,
-            args,
-        )
-        .await;
+        let result = tools::call(&self.ctx, &caller, &request.name, args).await;
         tool_result(result).map(Into::into)
     }
 
@@ -147,8 +131,8 @@ impl ServerHandler for SupportServer {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let tenant = self.tenant(&ctx)?;
-        let items = resources::recent_tickets(&self.db, &tenant).await?;
+        let caller = self.caller(&ctx)?;
+        let items = resources::recent_tickets(&self.ctx, &caller).await?;
         Ok(ListResourcesResult::with_all_items(items))
     }
 
@@ -167,8 +151,8 @@ impl ServerHandler for SupportServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let tenant = self.tenant(&ctx)?;
-        resources::read(&self.db, &tenant, &request.uri)
+        let caller = self.caller(&ctx)?;
+        resources::read(&self.ctx, &caller, &request.uri)
             .await
             .map(Into::into)
     }
@@ -178,7 +162,7 @@ impl ServerHandler for SupportServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(prompts::list()))
+        Ok(ListPromptsResult::with_all_items(draft_prompt::list()))
     }
 
     async fn get_prompt(
@@ -186,9 +170,14 @@ impl ServerHandler for SupportServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let tenant = self.tenant(&ctx)?;
-        prompts::get(&self.db, &tenant, &request.name, request.arguments.as_ref())
-            .await
-            .map(Into::into)
+        let caller = self.caller(&ctx)?;
+        draft_prompt::get(
+            &self.ctx,
+            &caller,
+            &request.name,
+            request.arguments.as_ref(),
+        )
+        .await
+        .map(Into::into)
     }
 }

@@ -8,6 +8,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::ids::AccountId;
 use super::store::{self, StoredAccess};
 use super::vault::{Vault, VaultError};
 use crate::config::Secret;
@@ -19,7 +20,7 @@ pub enum Credential {
     /// The tenant's own restricted key (`rk_…`), sent as the bearer token.
     RestrictedKey(Secret),
     /// A Connect account (`acct_…`), sent as `Stripe-Account` with the platform key.
-    Connect(String),
+    Connect(AccountId),
 }
 
 impl fmt::Debug for Credential {
@@ -78,20 +79,11 @@ pub fn parse_restricted_key(raw: &str) -> Result<Secret, AccessError> {
 }
 
 /// Checks a Connect account id such as `acct_1032D82eZvKYlo2C`.
-pub fn parse_account_id(raw: &str) -> Result<String, AccessError> {
-    let id = raw.trim();
-    let ok = id.len() <= 255
-        && id
-            .strip_prefix("acct_")
-            .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok {
-        Ok(id.to_owned())
-    } else {
-        Err(AccessError::Invalid {
-            field: "account",
-            reason: "expected a Connect account id like acct_1032D82eZvKYlo2C".into(),
-        })
-    }
+pub fn parse_account_id(raw: &str) -> Result<AccountId, AccessError> {
+    AccountId::parse(raw).map_err(|e| AccessError::Invalid {
+        field: "account",
+        reason: e.to_string(),
+    })
 }
 
 /// What an operator may see about a tenant's Stripe access: never the key.
@@ -123,7 +115,7 @@ pub async fn connect(
             key_hint: hint(key.expose()),
         },
         Credential::Connect(account_id) => StoredAccess::Connect {
-            account_id: account_id.clone(),
+            account_id: account_id.to_string(),
         },
     };
     let mut tx = db.begin(tenant).await?;
@@ -155,7 +147,13 @@ pub async fn load(db: &Db, vault: &Vault, tenant: &Tenant) -> Result<Credential,
     tx.commit().await?;
     match account.map(|a| a.access) {
         None => Err(AccessError::NotConnected),
-        Some(StoredAccess::Connect { account_id }) => Ok(Credential::Connect(account_id)),
+        // The column's CHECK constraint holds the same rule as the parser.
+        Some(StoredAccess::Connect { account_id }) => Ok(Credential::Connect(
+            AccountId::parse(&account_id).map_err(|e| AccessError::Invalid {
+                field: "stored account",
+                reason: e.to_string(),
+            })?,
+        )),
         Some(StoredAccess::RestrictedKey { sealed, .. }) => {
             Ok(Credential::RestrictedKey(vault.open(tenant, &sealed)?))
         }

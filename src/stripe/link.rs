@@ -135,8 +135,10 @@ async fn record(
         report.already_linked += 1;
         return Ok(());
     }
+    let stripe_customer_id = super::CustomerId::parse(stripe_id)
+        .map_err(|e| StoreError::invalid("stripe_customer_id", e.to_string()))?;
     let update = CustomerUpdate {
-        stripe_customer_id: Some(stripe_id),
+        stripe_customer_id: Some(stripe_customer_id),
         ..Default::default()
     };
     match store::update(&mut tx, customer_id, &update).await {

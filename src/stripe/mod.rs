@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 mod error;
 mod http;
+pub mod ids;
 pub mod link;
 pub mod money;
 pub mod retry;
@@ -17,13 +18,12 @@ pub mod store;
 pub mod vault;
 pub mod views;
 
-use std::sync::OnceLock;
-
 use stripe_client_core::{IdempotencyKey, RequestStrategy};
 
 pub use access::{AccessError, AccessStatus, Credential};
 pub use error::StripeError;
 pub use http::{StripeHttp, TenantClient};
+pub use ids::{AccountId, ChargeId, CustomerId, IdError};
 pub use retry::RetryPolicy;
 pub use settings::StripeSettings;
 pub use vault::{Vault, VaultError};
@@ -97,7 +97,7 @@ impl Stripe {
                     .platform_key
                     .as_ref()
                     .ok_or(AccessError::NoPlatformKey)?;
-                Ok(self.http.authorized(key, Some(&account))?)
+                Ok(self.http.authorized(key, Some(account.as_str()))?)
             }
         }
     }
@@ -110,17 +110,4 @@ pub fn idempotent(action: &str, id: uuid::Uuid) -> Result<RequestStrategy, Strip
     IdempotencyKey::new(format!("{action}:{id}"))
         .map(RequestStrategy::Idempotent)
         .map_err(|e| StripeError::Config(e.to_string()))
-}
-
-static INSTALLED: OnceLock<Stripe> = OnceLock::new();
-
-/// Installs the process's Stripe client for the tools (`serve` and `worker` do, at start). The
-/// first call wins; returns false if one was already installed.
-pub fn install(stripe: Stripe) -> bool {
-    INSTALLED.set(stripe).is_ok()
-}
-
-/// The installed Stripe client, if the server was started with Stripe settings.
-pub fn installed() -> Option<&'static Stripe> {
-    INSTALLED.get()
 }

@@ -5,14 +5,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Annotations, Tool, ToolError, args};
-use crate::customers::{Customer, store};
+use super::{Annotations, Caller, Ctx, Tool, ToolError, args};
+use crate::customers::{Customer, CustomerRef, store};
 use crate::stripe::views::ChargeView;
-use crate::stripe::{AccessError, Stripe, StripeError, TenantClient, api};
-use crate::{Db, Tenant};
+use crate::stripe::{AccessError, ChargeId, CustomerId, StripeError, TenantClient, api};
 
 /// Give exactly one of `customer_id` or `email`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchStripeChargesArgs {
     /// The customer's id (a UUID), e.g. from `lookup_customer` or a ticket's `customer_id`.
@@ -35,30 +34,37 @@ pub struct FetchStripeChargesOutput {
     pub next_cursor: Option<String>,
 }
 
-/// Runs `fetch_stripe_charges` with the Stripe client the server installed at start.
+/// One page of the customer's charges, with the tenant's own Stripe access.
 pub async fn fetch_stripe_charges(
-    db: &Db,
-    tenant: &Tenant,
-    args: FetchStripeChargesArgs,
-) -> Result<FetchStripeChargesOutput, ToolError> {
-    fetch_stripe_charges_with(db, crate::stripe::installed(), tenant, args).await
-}
-
-/// Runs `fetch_stripe_charges` with this Stripe client (`None`: Stripe is not configured).
-pub async fn fetch_stripe_charges_with(
-    db: &Db,
-    stripe: Option<&Stripe>,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: FetchStripeChargesArgs,
 ) -> Result<FetchStripeChargesOutput, ToolError> {
     let limit = args::limit("limit", args.limit, 10)?;
-    let after = args.starting_after.as_deref().map(cursor).transpose()?;
-    let (customer, stripe_id) =
-        linked_customer(db, tenant, args.customer_id, args.email.as_deref()).await?;
-    let client = client(db, stripe, tenant).await?;
-    let page = api::charges(&client, &stripe_id, limit, after)
-        .await
-        .map_err(|e| upstream(&customer, e))?;
+    let after = args
+        .starting_after
+        .as_deref()
+        .map(|raw| {
+            ChargeId::parse(raw).map_err(|_| {
+                ToolError::invalid(
+                    "starting_after",
+                    "expected the next_cursor of a previous page, a charge id like \
+                     ch_3MmlLrLkdIwHu7ix0snN0B15",
+                )
+            })
+        })
+        .transpose()?;
+    let customer = CustomerRef::from_parts(args.customer_id, args.email.as_deref())?;
+    let (customer, stripe_id) = linked_customer(ctx, caller, &customer).await?;
+    let client = client(ctx, caller).await?;
+    let page = api::charges(
+        &client,
+        stripe_id.as_str(),
+        limit,
+        after.as_ref().map(ChargeId::as_str),
+    )
+    .await
+    .map_err(|e| upstream(&customer, e))?;
     let mut charges = Vec::with_capacity(page.data.len());
     for c in &page.data {
         let dispute = dispute_status(&client, c)
@@ -97,27 +103,21 @@ pub(super) fn latest_status(disputes: &[stripe_shared::Dispute]) -> Option<Strin
         .map(|d| d.status.as_str().to_owned())
 }
 
-/// The calling tenant's customer, named by id or email, and their Stripe id. Another tenant's
-/// customer is "not found", like an id that never existed.
+/// The calling tenant's customer and their Stripe id. Another tenant's customer is "not found",
+/// like an id that never existed.
 pub(super) async fn linked_customer(
-    db: &Db,
-    tenant: &Tenant,
-    customer_id: Option<Uuid>,
-    email: Option<&str>,
-) -> Result<(Customer, String), ToolError> {
-    let mut tx = db.begin(tenant).await?;
-    let customer = match (customer_id, email) {
-        (Some(id), None) => store::get(&mut tx, id).await?,
-        (None, Some(email)) => store::find_by_email(&mut tx, email).await?,
-        _ => {
-            return Err(ToolError::invalid(
-                "customer_id, email",
-                "give exactly one of customer_id or email",
-            ));
-        }
-    };
+    ctx: &Ctx,
+    caller: &Caller,
+    customer: &CustomerRef,
+) -> Result<(Customer, CustomerId), ToolError> {
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let customer = store::find(&mut tx, customer).await?;
     tx.commit().await?;
-    match customer.stripe_customer_id.clone() {
+    let linked = customer
+        .stripe_customer_id
+        .as_deref()
+        .and_then(|id| CustomerId::parse(id).ok());
+    match linked {
         Some(id) => Ok((customer, id)),
         None => Err(ToolError::Unavailable(format!(
             "customer {} is not linked to a Stripe customer: an operator can link customers by \
@@ -129,51 +129,31 @@ pub(super) async fn linked_customer(
 
 /// The tenant's own Stripe client, or a tool error that says what to set up.
 pub(super) async fn client<'s>(
-    db: &Db,
-    stripe: Option<&'s Stripe>,
-    tenant: &Tenant,
+    ctx: &'s Ctx,
+    caller: &Caller,
 ) -> Result<TenantClient<'s>, ToolError> {
-    let stripe = stripe.ok_or_else(|| {
-        ToolError::Unavailable(
-            "Stripe is not configured on this server: an operator should set SECRETS_KEY".into(),
-        )
-    })?;
-    stripe.client_for(db, tenant).await.map_err(|e| match e {
-        AccessError::Store(e) => ToolError::from(e),
-        AccessError::NotConnected => ToolError::Unavailable(
-            "this tenant has not connected Stripe: an operator can connect it with \
-             `support-agent stripe connect`"
-                .into(),
-        ),
-        e => {
-            tracing::error!(%tenant, error = %e, "the tenant's Stripe credentials cannot be used");
-            ToolError::Unavailable(e.to_string())
-        }
-    })
+    let tenant = &caller.tenant;
+    ctx.stripe()?
+        .client_for(ctx.db(), tenant)
+        .await
+        .map_err(|e| match e {
+            AccessError::Store(e) => ToolError::from(e),
+            AccessError::NotConnected => ToolError::Unavailable(
+                "this tenant has not connected Stripe: an operator can connect it with \
+                 `support-agent stripe connect`"
+                    .into(),
+            ),
+            e => {
+                tracing::error!(%tenant, error = %e, "the tenant's Stripe credentials cannot be used");
+                ToolError::Unavailable(e.to_string())
+            }
+        })
 }
 
 /// A failed Stripe request as a tool error: what happened and what to do, no stack trace.
 pub(super) fn upstream(customer: &Customer, e: StripeError) -> ToolError {
     tracing::warn!(customer = %customer.id, error = %e, "a Stripe request failed");
     ToolError::Upstream(format!("{e}; {}", e.advice()))
-}
-
-/// A charge id as a page cursor: `ch_` or `py_` and letters and digits.
-fn cursor(raw: &str) -> Result<&str, ToolError> {
-    let s = raw.trim();
-    let ok = s.len() <= 255
-        && ["ch_", "py_"].iter().any(|p| {
-            s.strip_prefix(p)
-                .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()))
-        });
-    if ok {
-        Ok(s)
-    } else {
-        Err(ToolError::invalid(
-            "starting_after",
-            "expected the next_cursor of a previous page, a charge id like ch_3MmlLrLkdIwHu7ix0snN0B15",
-        ))
-    }
 }
 
 /// The `fetch_stripe_charges` tool.
@@ -191,10 +171,10 @@ impl Tool for FetchStripeCharges {
     type Output = FetchStripeChargesOutput;
 
     fn run(
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
-        fetch_stripe_charges(db, tenant, args)
+        fetch_stripe_charges(ctx, caller, args)
     }
 }

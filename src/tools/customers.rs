@@ -4,15 +4,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Annotations, CustomerView, Tool, ToolError};
+use super::{Annotations, Caller, Ctx, CustomerView, Tool, ToolError};
+use crate::StoreError;
 use crate::customers::store;
-use crate::{Db, StoreError, Tenant};
 
 /// How many matches a free-text query returns at most.
 const MAX_MATCHES: i64 = 20;
 
 /// Give exactly one of `email`, `customer_id` or `query`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupCustomerArgs {
     /// The customer's exact email address, e.g. `ada@example.com`.
@@ -32,8 +32,8 @@ pub struct LookupCustomerOutput {
 /// Finds customers of `tenant`. An unknown `customer_id` (or another tenant's) is "customer not
 /// found"; an email or query that matches nobody gives an empty list.
 pub async fn lookup_customer(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: LookupCustomerArgs,
 ) -> Result<LookupCustomerOutput, ToolError> {
     let given = [
@@ -47,7 +47,7 @@ pub async fn lookup_customer(
             "give exactly one of email, customer_id or query",
         ));
     }
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     let customers = if let Some(id) = args.customer_id {
         let customer = store::get(&mut tx, id).await?;
         store::summaries(&mut tx, vec![customer]).await?
@@ -79,10 +79,10 @@ impl Tool for LookupCustomer {
     type Output = LookupCustomerOutput;
 
     fn run(
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
-        lookup_customer(db, tenant, args)
+        lookup_customer(ctx, caller, args)
     }
 }

@@ -6,11 +6,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Annotations, MessageView, Tool, ToolError};
+use super::{Annotations, Caller, Ctx, MessageView, Tool, ToolError};
 use crate::messages::{Sender, store};
-use crate::{Db, Tenant, secrets};
+use crate::secrets;
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftReplyArgs {
     /// The ticket to draft a reply on (a UUID).
@@ -30,8 +30,8 @@ pub struct DraftReplyOutput {
 /// Adds an `ai` draft to one of `tenant`'s tickets. Refuses a draft that carries a credential
 /// (a Stripe key, a webhook secret, a token), whatever asked for it.
 pub async fn draft_reply(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: DraftReplyArgs,
 ) -> Result<DraftReplyOutput, ToolError> {
     if let Some(kind) = secrets::find(&args.content) {
@@ -40,7 +40,7 @@ pub async fn draft_reply(
             format!("contains {kind}; a draft must never carry credentials"),
         ));
     }
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     let message = store::add(&mut tx, args.ticket_id, Sender::Ai, &args.content).await?;
     tx.commit().await?;
     Ok(DraftReplyOutput {
@@ -66,10 +66,10 @@ impl Tool for DraftReply {
     type Output = DraftReplyOutput;
 
     fn run(
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
-        draft_reply(db, tenant, args)
+        draft_reply(ctx, caller, args)
     }
 }

@@ -1,15 +1,17 @@
 //! The one tool layer: what the MCP server exposes and what the triage worker's LLM loop will
 //! call, with the very same functions, argument structs and JSON schemas.
 //!
-//! Each tool is a plain `async fn(&Db, &Tenant, Args) -> Result<Output, ToolError>` plus a
+//! Each tool is a plain `async fn(&Ctx, &Caller, Args) -> Result<Output, ToolError>` plus a
 //! [`Tool`] impl that names it, describes it and states all four annotations. The [`catalog`]
-//! lists them in a stable order with their schemas, and [`call`] runs one by name from JSON
-//! arguments and records the call in the tenant's audit trail. The tenant is always a parameter
-//! the caller got from authentication: no argument struct has a tenant field, and unknown fields
-//! are refused.
+//! lists them in a stable order with their schemas; [`call`] runs one by name from JSON
+//! arguments and [`invoke`] one with typed arguments, both recording the call in the tenant's
+//! audit trail. The [`Ctx`] carries the dependencies built once at start-up, the [`Caller`] the
+//! tenant the caller got from authentication (or a dequeued job): no argument struct has a
+//! tenant field, and unknown fields are refused.
 
 mod args;
 mod charges;
+mod ctx;
 mod customers;
 mod drafts;
 mod knowledge;
@@ -26,23 +28,24 @@ use serde::de::DeserializeOwned;
 
 pub use charges::{
     FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, fetch_stripe_charges,
-    fetch_stripe_charges_with,
 };
+pub use ctx::{Caller, Ctx, Knowledge, Scope};
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};
 pub use drafts::{DraftReply, DraftReplyArgs, DraftReplyOutput, draft_reply};
-pub use knowledge::SearchKnowledge;
+pub use knowledge::{
+    KnowledgeResult, SearchKnowledge, SearchKnowledgeArgs, SearchKnowledgeOutput, search_knowledge,
+};
 pub use overview::{
     CustomerOverview, CustomerOverviewArgs, CustomerOverviewOutput, customer_overview,
-    customer_overview_with,
 };
-pub use registry::{ToolDef, call, call_with, catalog, find};
+pub use registry::{ToolDef, call, catalog, find, invoke};
 pub use tickets::{
     GetTicket, GetTicketArgs, GetTicketOutput, ListTickets, ListTicketsArgs, ListTicketsOutput,
     UpdateTicket, UpdateTicketArgs, UpdateTicketOutput, get_ticket, list_tickets, update_ticket,
 };
 pub use views::{CustomerView, MessageView, TicketSummaryView, TicketView};
 
-use crate::{Db, StoreError, Tenant};
+use crate::StoreError;
 
 /// Behaviour hints for clients (MCP `ToolAnnotations`), always all four stated: the protocol's
 /// defaults (not read-only, destructive, not idempotent, open world) are the unsafe ones.
@@ -84,8 +87,8 @@ pub trait Tool {
     /// The result, always a JSON object.
     type Output: Serialize + JsonSchema;
     fn run(
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
 }

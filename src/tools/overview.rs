@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::charges::{client, latest_status, linked_customer, upstream};
-use super::{Annotations, CustomerView, TicketSummaryView, Tool, ToolError};
+use super::{Annotations, Caller, Ctx, CustomerView, TicketSummaryView, Tool, ToolError};
+use crate::customers::CustomerRef;
+use crate::stripe::api;
 use crate::stripe::views::{
     ChargeView, DisputeView, OPEN_DISPUTE_STATUSES, RefundView, StripeCustomerView,
 };
-use crate::stripe::{Stripe, api};
 use crate::tickets::{Status, TicketFilter, store as tickets};
-use crate::{Db, Tenant};
 
 /// How many of the latest charges the overview shows; refunds and disputes are theirs.
 pub const OVERVIEW_CHARGES: i64 = 10;
@@ -20,7 +20,7 @@ pub const OVERVIEW_CHARGES: i64 = 10;
 const OVERVIEW_TICKETS: i64 = 20;
 
 /// Give exactly one of `customer_id` or `email`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerOverviewArgs {
     /// The customer's id (a UUID), e.g. from `lookup_customer` or a ticket's `customer_id`.
@@ -48,26 +48,16 @@ pub struct CustomerOverviewOutput {
     pub open_disputes: Vec<DisputeView>,
 }
 
-/// Runs `customer_overview` with the Stripe client the server installed at start.
+/// The customer, their open tickets and their recent Stripe payments, in one call.
 pub async fn customer_overview(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: CustomerOverviewArgs,
 ) -> Result<CustomerOverviewOutput, ToolError> {
-    customer_overview_with(db, crate::stripe::installed(), tenant, args).await
-}
-
-/// Runs `customer_overview` with this Stripe client (`None`: Stripe is not configured).
-pub async fn customer_overview_with(
-    db: &Db,
-    stripe: Option<&Stripe>,
-    tenant: &Tenant,
-    args: CustomerOverviewArgs,
-) -> Result<CustomerOverviewOutput, ToolError> {
-    let (customer, stripe_id) =
-        linked_customer(db, tenant, args.customer_id, args.email.as_deref()).await?;
+    let customer = CustomerRef::from_parts(args.customer_id, args.email.as_deref())?;
+    let (customer, stripe_id) = linked_customer(ctx, caller, &customer).await?;
     let mut open_tickets = Vec::new();
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     for status in [Status::Open, Status::Pending] {
         let filter = TicketFilter {
             status: Some(status),
@@ -80,10 +70,12 @@ pub async fn customer_overview_with(
     tx.commit().await?;
     open_tickets.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
 
-    let client = client(db, stripe, tenant).await?;
+    let client = client(ctx, caller).await?;
     let fail = |e| upstream(&customer, e);
-    let stripe_customer = api::customer(&client, &stripe_id).await.map_err(fail)?;
-    let page = api::charges(&client, &stripe_id, OVERVIEW_CHARGES, None)
+    let stripe_customer = api::customer(&client, stripe_id.as_str())
+        .await
+        .map_err(fail)?;
+    let page = api::charges(&client, stripe_id.as_str(), OVERVIEW_CHARGES, None)
         .await
         .map_err(fail)?;
     let mut charges = Vec::with_capacity(page.data.len());
@@ -141,10 +133,10 @@ impl Tool for CustomerOverview {
     type Output = CustomerOverviewOutput;
 
     fn run(
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
-        customer_overview(db, tenant, args)
+        customer_overview(ctx, caller, args)
     }
 }

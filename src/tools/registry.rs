@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Annotations, Tool, ToolError, args};
-use crate::audit::{self, AuditLog, NewToolCall, Transport};
-use crate::{Db, Tenant};
+use super::{Annotations, Caller, Ctx, Tool, ToolError, args};
+use crate::audit::{self, NewToolCall};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-type CallFn = for<'a> fn(&'a Db, &'a Tenant, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
+type CallFn = for<'a> fn(&'a Ctx, &'a Caller, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
 
 /// One tool as outside callers see it: the MCP server lists these, and the LLM loop offers them
 /// to its model.
@@ -41,20 +41,20 @@ impl ToolDef {
         }
     }
 
-    /// Runs the tool for `tenant` without recording it; [`call`] is what callers use.
-    pub async fn run(&self, db: &Db, tenant: &Tenant, args: Value) -> Result<Value, ToolError> {
-        (self.call)(db, tenant, args).await
+    /// Runs the tool without recording it; [`call`] is what callers use.
+    pub async fn run(&self, ctx: &Ctx, caller: &Caller, args: Value) -> Result<Value, ToolError> {
+        (self.call)(ctx, caller, args).await
     }
 }
 
 fn call_typed<'a, T: Tool>(
-    db: &'a Db,
-    tenant: &'a Tenant,
+    ctx: &'a Ctx,
+    caller: &'a Caller,
     raw: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
         let parsed = args::parse::<T::Args>(raw)?;
-        let output = T::run(db, tenant, parsed).await?;
+        let output = T::run(ctx, caller, parsed).await?;
         serde_json::to_value(output).map_err(|e| {
             ToolError::Infrastructure(crate::StoreError::invalid("output", e.to_string()))
         })
@@ -96,48 +96,60 @@ pub fn find(name: &str) -> Option<&'static ToolDef> {
     catalog().iter().find(|t| t.name == name)
 }
 
-/// Runs the tool `name` for `tenant` and records the call (tool, argument hash, outcome,
-/// latency, transport) in the tenant's audit trail before returning.
-pub async fn call(
-    db: &Db,
-    tenant: &Tenant,
-    transport: Transport,
-    name: &str,
-    args: Value,
-) -> Result<Value, ToolError> {
-    let audit = AuditLog::direct(db.clone());
-    call_with(db, &audit, tenant, transport, name, args).await
-}
-
-/// [`call`], recording through `audit` (the HTTP server's batched writer).
-pub async fn call_with(
-    db: &Db,
-    audit: &AuditLog,
-    tenant: &Tenant,
-    transport: Transport,
-    name: &str,
-    args: Value,
-) -> Result<Value, ToolError> {
+/// Runs the tool `name` from JSON arguments (an MCP client's, a model's) for `caller`, and
+/// records the call (tool, argument hash, outcome, latency, transport) in the tenant's audit
+/// trail through the context's [`crate::audit::AuditLog`].
+pub async fn call(ctx: &Ctx, caller: &Caller, name: &str, args: Value) -> Result<Value, ToolError> {
     let tool =
         find(name).ok_or_else(|| ToolError::UnknownTool(name.chars().take(100).collect()))?;
     let args_sha256 = audit::hash_arguments(&args);
+    audited(
+        ctx,
+        caller,
+        tool.name,
+        args_sha256,
+        tool.run(ctx, caller, args),
+    )
+    .await
+}
+
+/// Runs tool `T` with typed arguments (the offline engine's calls), recorded like [`call`].
+pub async fn invoke<T: Tool>(
+    ctx: &Ctx,
+    caller: &Caller,
+    args: T::Args,
+) -> Result<T::Output, ToolError>
+where
+    T::Args: Serialize,
+{
+    let args_sha256 = audit::hash_arguments(&serde_json::to_value(&args).unwrap_or(Value::Null));
+    audited(ctx, caller, T::NAME, args_sha256, T::run(ctx, caller, args)).await
+}
+
+async fn audited<O>(
+    ctx: &Ctx,
+    caller: &Caller,
+    tool: &'static str,
+    args_sha256: String,
+    run: impl Future<Output = Result<O, ToolError>>,
+) -> Result<O, ToolError> {
     let started = Instant::now();
-    let result = tool.run(db, tenant, args).await;
+    let result = run.await;
     let latency_us = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
     let outcome = match &result {
         Ok(_) => audit::Outcome::Ok,
         Err(e) => e.outcome(),
     };
     let record = NewToolCall {
-        tool: tool.name,
+        tool,
         args_sha256,
         outcome,
         latency_us,
-        transport,
+        transport: caller.transport,
     };
-    audit.record(tenant, record).await;
+    ctx.audit().record(&caller.tenant, record).await;
     if let Err(ToolError::Infrastructure(e)) = &result {
-        tracing::error!(tool = tool.name, %tenant, error = %e, "tool call failed");
+        tracing::error!(tool, tenant = %caller.tenant, error = %e, "tool call failed");
     }
     result
 }

@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Annotations, CustomerView, MessageView, TicketSummaryView, TicketView, Tool, ToolError, args,
+    Annotations, Caller, Ctx, CustomerView, MessageView, TicketSummaryView, TicketView, Tool,
+    ToolError, args,
 };
+use crate::customers;
 use crate::tickets::{Priority, Status, TicketFilter, store};
-use crate::{Db, Tenant, customers};
 
 /// Filters (combined with AND) and paging; all optional.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTicketsArgs {
     /// Only tickets in this status.
@@ -38,12 +39,12 @@ pub struct ListTicketsOutput {
 
 /// One page of `tenant`'s tickets. Filtering by an unknown customer is "customer not found".
 pub async fn list_tickets(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: ListTicketsArgs,
 ) -> Result<ListTicketsOutput, ToolError> {
     let limit = args::limit("limit", args.limit, 20)?;
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     if let Some(id) = args.customer_id {
         customers::store::get(&mut tx, id).await?;
     }
@@ -60,7 +61,7 @@ pub async fn list_tickets(
     })
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTicketArgs {
     /// The ticket's id (a UUID).
@@ -78,11 +79,11 @@ pub struct GetTicketOutput {
 
 /// The whole thread of one of `tenant`'s tickets.
 pub async fn get_ticket(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: GetTicketArgs,
 ) -> Result<GetTicketOutput, ToolError> {
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     let thread = store::get_thread(&mut tx, args.ticket_id).await?;
     tx.commit().await?;
     Ok(GetTicketOutput {
@@ -93,7 +94,7 @@ pub async fn get_ticket(
 }
 
 /// Give `status`, `priority` or both.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicketArgs {
     /// The ticket's id (a UUID).
@@ -112,8 +113,8 @@ pub struct UpdateTicketOutput {
 
 /// Sets status and/or priority of one of `tenant`'s tickets; repeating it changes nothing more.
 pub async fn update_ticket(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     args: UpdateTicketArgs,
 ) -> Result<UpdateTicketOutput, ToolError> {
     if args.status.is_none() && args.priority.is_none() {
@@ -122,7 +123,7 @@ pub async fn update_ticket(
             "give status, priority or both",
         ));
     }
-    let mut tx = db.begin(tenant).await?;
+    let mut tx = ctx.db().begin(&caller.tenant).await?;
     let ticket = store::update(&mut tx, args.ticket_id, args.status, args.priority).await?;
     tx.commit().await?;
     Ok(UpdateTicketOutput {
@@ -143,11 +144,11 @@ macro_rules! tool {
             type Output = $out;
 
             fn run(
-                db: &Db,
-                tenant: &Tenant,
+                ctx: &Ctx,
+                caller: &Caller,
                 args: Self::Args,
             ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send {
-                $fn(db, tenant, args)
+                $fn(ctx, caller, args)
             }
         }
     };

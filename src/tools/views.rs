@@ -93,7 +93,10 @@ impl From<Ticket> for TicketView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MessageView {
     pub id: Uuid,
-    /// `customer`, `agent`, or `ai` (a draft written by a model).
+    /// Who wrote it: `customer`, `agent`, or `ai` (a draft written by a model). The same name
+    /// and values as everywhere else (the CLI's `--json`, the REST API).
+    pub sender_type: Sender,
+    /// The same as `sender_type`: an alias kept for clients written before it was added.
     pub sender: Sender,
     /// Untrusted text when the sender is the customer.
     pub content: String,
@@ -106,6 +109,7 @@ impl From<Message> for MessageView {
     fn from(m: Message) -> Self {
         Self {
             id: m.id,
+            sender_type: m.sender_type,
             sender: m.sender_type,
             content: secrets::redact(&m.content).into_owned(),
             draft_state: m.draft_state,

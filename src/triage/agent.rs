@@ -16,11 +16,10 @@ use async_openai::types::chat::{
 
 use serde_json::Value;
 
-use super::{Limits, TriageResult, prompts};
-use crate::audit::Transport;
+use super::{Limits, TriageResult};
 use crate::llm::{ChatModel, LlmError};
-use crate::tools::{self, ToolError};
-use crate::{Db, Tenant};
+use crate::prompts;
+use crate::tools::{self, Caller, Ctx, ToolError};
 
 /// The tools the loop may call: reading only. Drafting happens through its final result, and
 /// nothing it can call sends, refunds or changes a record (SECURITY.md M4).
@@ -62,7 +61,9 @@ pub struct Outcome {
 pub fn opening(request: String) -> Vec<ChatCompletionRequestMessage> {
     vec![
         ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
-            content: ChatCompletionRequestSystemMessageContent::Text(prompts::SYSTEM.to_owned()),
+            content: ChatCompletionRequestSystemMessageContent::Text(
+                prompts::TRIAGE_SYSTEM.to_owned(),
+            ),
             name: None,
         }),
         ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
@@ -112,10 +113,11 @@ fn function(name: &str, description: &str, parameters: Value) -> ChatCompletionT
     })
 }
 
-/// Runs the loop for one ticket of `tenant`, starting from `messages` (see [`opening`]).
+/// Runs the loop for one ticket of the caller's tenant, starting from `messages` (see
+/// [`opening`]).
 pub async fn run(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     model: &ChatModel,
     mut messages: Vec<ChatCompletionRequestMessage>,
     limits: Limits,
@@ -182,7 +184,7 @@ pub async fn run(
                     ),
                 },
                 name if AGENT_TOOLS.contains(&name) => {
-                    call_tool(db, tenant, name, &call.function.arguments, &mut seen_ids).await?
+                    call_tool(ctx, caller, name, &call.function.arguments, &mut seen_ids).await?
                 }
                 other => format!(
                     "error: there is no tool named {:?}; use one of {}, then {SUBMIT}",
@@ -215,8 +217,8 @@ pub async fn run(
 /// Runs one shared tool for the model. A mistake of the model's (bad arguments, an unknown id)
 /// goes back to it as a short error it can correct; only a failure of ours ends the run.
 async fn call_tool(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     name: &str,
     arguments: &str,
     seen_ids: &mut HashSet<String>,
@@ -224,7 +226,7 @@ async fn call_tool(
     let Ok(args) = serde_json::from_str::<Value>(arguments) else {
         return Ok("error: the arguments are not valid JSON".into());
     };
-    match tools::call(db, tenant, Transport::Agent, name, args).await {
+    match tools::call(ctx, caller, name, args).await {
         Ok(value) => {
             super::guard::collect_ids(&value, seen_ids);
             Ok(prompts::tool_result(&value))

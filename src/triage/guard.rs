@@ -143,7 +143,7 @@ fn language(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triage::prompts;
+    use crate::prompts::replies;
 
     fn result(reply: &str, chunks: &[&str]) -> TriageResult {
         TriageResult {
@@ -166,7 +166,7 @@ mod tests {
         let d = check(
             result("Refunds take 5 days.", &[&id]),
             &seen,
-            prompts::HOLDING_REPLY,
+            replies::HOLDING,
         );
         assert_eq!(d.reply, "Refunds take 5 days.");
         assert!(!d.needs_human);
@@ -186,9 +186,9 @@ mod tests {
             ("Customer cus_OTHERTENANT1 was refunded.", vec![id.as_str()]),
             ("See ticket 0000", vec![invented.as_str()]),
         ] {
-            let d = check(result(reply, &cites), &seen, prompts::HOLDING_REPLY);
+            let d = check(result(reply, &cites), &seen, replies::HOLDING);
             assert!(d.needs_human, "{reply}");
-            assert_eq!(d.reply, prompts::HOLDING_REPLY.trim(), "{reply}");
+            assert_eq!(d.reply, replies::HOLDING.trim(), "{reply}");
         }
     }
 }

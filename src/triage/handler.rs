@@ -4,40 +4,37 @@
 use std::collections::HashSet;
 
 use super::guard::{self, Decision};
-use super::offline::Offline;
-use super::{Limits, TriageResult, agent, prompts};
+use super::{Engine, Limits, TriageResult, agent};
+use crate::audit::Transport;
 use crate::jobs::ClaimedJob;
-use crate::llm::{ChatModel, LlmError};
+use crate::llm::LlmError;
+use crate::prompts::{self, replies};
 use crate::tickets::{self, Priority, store::TriageFields};
-use crate::tools::{self, GetTicketArgs, GetTicketOutput, ToolError};
+use crate::tools::{self, Caller, Ctx, GetTicketArgs, GetTicketOutput, ToolError};
 use crate::worker::{Handler, JobError};
-use crate::{Db, Tenant, messages};
-
-/// What writes the draft.
-pub enum Engine {
-    /// An OpenAI-compatible chat model with the shared tools.
-    Llm(Box<ChatModel>),
-    /// No model: a retrieval-only draft and a kNN category (the default of a fresh install).
-    Offline(Offline),
-}
+use crate::{Tenant, messages};
 
 /// Triage as a queue handler.
 pub struct TriageHandler {
-    db: Db,
+    ctx: Ctx,
     engine: Engine,
     limits: Limits,
 }
 
 impl TriageHandler {
-    pub fn new(db: Db, engine: Engine, limits: Limits) -> Self {
-        Self { db, engine, limits }
+    pub fn new(ctx: Ctx, engine: Engine, limits: Limits) -> Self {
+        Self {
+            ctx,
+            engine,
+            limits,
+        }
     }
 
-    async fn thread(&self, tenant: &Tenant, job: &ClaimedJob) -> Result<GetTicketOutput, JobError> {
+    async fn thread(&self, caller: &Caller, job: &ClaimedJob) -> Result<GetTicketOutput, JobError> {
         let args = GetTicketArgs {
             ticket_id: job.ticket_id,
         };
-        tools::get_ticket(&self.db, tenant, args)
+        tools::get_ticket(&self.ctx, caller, args)
             .await
             .map_err(|e| match e {
                 ToolError::Infrastructure(e) => JobError::Transient(e.to_string()),
@@ -46,7 +43,7 @@ impl TriageHandler {
     }
 
     async fn categories(&self, tenant: &Tenant) -> Result<Vec<String>, JobError> {
-        let mut tx = self.db.begin(tenant).await.map_err(transient)?;
+        let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
         let categories = tickets::store::categories(&mut tx, 50)
             .await
             .map_err(transient)?;
@@ -58,18 +55,18 @@ impl TriageHandler {
     /// still leaves a result: the holding reply, flagged for a person.
     async fn decide(
         &self,
-        tenant: &Tenant,
+        caller: &Caller,
         job: &ClaimedJob,
         thread: &GetTicketOutput,
         seen: &mut HashSet<String>,
     ) -> Result<TriageResult, JobError> {
         match &self.engine {
             Engine::Llm(model) => {
-                let categories = self.categories(tenant).await?;
+                let categories = self.categories(&caller.tenant).await?;
                 let request =
-                    prompts::request(job.ticket_id, job.trigger_id(), thread, &categories);
+                    prompts::triage_request(job.ticket_id, job.trigger_id(), thread, &categories);
                 let opening = agent::opening(request);
-                match agent::run(&self.db, tenant, model, opening, self.limits).await {
+                match agent::run(&self.ctx, caller, model, opening, self.limits).await {
                     Ok(outcome) => {
                         seen.extend(outcome.seen_ids);
                         Ok(outcome.result)
@@ -92,14 +89,14 @@ impl TriageHandler {
             }
             Engine::Offline(offline) => {
                 offline
-                    .triage(&self.db, tenant, thread, job.trigger_id(), seen)
+                    .triage(&self.ctx, caller, thread, job.trigger_id(), seen)
                     .await
             }
         }
     }
 
     async fn store(&self, tenant: &Tenant, job: &ClaimedJob, d: &Decision) -> Result<(), JobError> {
-        let mut tx = self.db.begin(tenant).await.map_err(transient)?;
+        let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
         let stored = messages::store::add_draft(
             &mut tx,
             job.ticket_id,
@@ -131,17 +128,14 @@ impl TriageHandler {
 impl Handler for TriageHandler {
     async fn handle(&self, job: &ClaimedJob) -> Result<(), JobError> {
         let tenant = job.tenant();
-        let thread = self.thread(&tenant, job).await?;
+        let caller = Caller::staff(tenant, Transport::Agent);
+        let thread = self.thread(&caller, job).await?;
         let mut seen = HashSet::new();
         if let Ok(value) = serde_json::to_value(&thread) {
             guard::collect_ids(&value, &mut seen);
         }
-        let result = self.decide(&tenant, job, &thread, &mut seen).await?;
-        let holding = match self.engine {
-            Engine::Llm(_) => prompts::HOLDING_REPLY,
-            Engine::Offline(_) => prompts::OFFLINE_HOLDING_REPLY,
-        };
-        let decision = guard::check(result, &seen, holding);
+        let result = self.decide(&caller, job, &thread, &mut seen).await?;
+        let decision = guard::check(result, &seen, self.engine.holding_reply());
         if !decision.flags.is_empty() {
             tracing::info!(job = %job.id, flags = ?decision.flags, "triage guard stepped in");
         }
@@ -152,7 +146,7 @@ impl Handler for TriageHandler {
 /// The result when no usable answer came back: the holding reply, for a person to take over.
 fn holding() -> TriageResult {
     TriageResult {
-        reply: prompts::HOLDING_REPLY.trim().to_owned(),
+        reply: replies::HOLDING.trim().to_owned(),
         chunk_ids: Vec::new(),
         charge_ids: Vec::new(),
         category: "uncategorized".into(),

@@ -5,12 +5,14 @@
 //! result before anything is stored, and [`handler`] stores it under the job's tenant.
 
 pub mod agent;
+mod engine;
 pub mod guard;
 pub mod handler;
 pub mod knn;
 pub mod offline;
-pub mod prompts;
 pub mod rules;
+
+pub use engine::{Engine, EngineError};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -5,17 +5,19 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{TriageResult, guard, knn, prompts, rules};
-use crate::audit::Transport;
+use super::{TriageResult, guard, knn, rules};
 use crate::knowledge::SharedEmbedder;
 use crate::knowledge::embed::cosine;
+use crate::prompts::replies::{self, OfflineDraft};
+use crate::stripe::views::ChargeView;
 use crate::tickets::similar;
-use crate::tools::{self, GetTicketOutput, ToolError};
+use crate::tools::{
+    self, Caller, Ctx, FetchStripeCharges, FetchStripeChargesArgs, GetTicketOutput,
+    SearchKnowledge, SearchKnowledgeArgs, ToolError,
+};
 use crate::worker::JobError;
-use crate::{Db, Tenant};
 
 /// Passages the draft quotes at most.
 const PASSAGES: usize = 2;
@@ -37,8 +39,8 @@ impl Offline {
     /// Triage of one trigger (`trigger` is the message answered, or the ticket's own id).
     pub async fn triage(
         &self,
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         thread: &GetTicketOutput,
         trigger: Uuid,
         seen: &mut HashSet<String>,
@@ -57,10 +59,10 @@ impl Offline {
             .unwrap_or_default();
 
         let vote = self
-            .classify(db, tenant, ticket.summary.id, trigger, &query)
+            .classify(ctx, caller, ticket.summary.id, trigger, &query)
             .await?;
-        let passages = self.passages(db, tenant, &text, &query, seen).await?;
-        let charges = charges(db, tenant, thread, seen).await?;
+        let passages = self.passages(ctx, caller, &text, &query, seen).await?;
+        let charges = charges(ctx, caller, thread, seen).await?;
 
         let evidence = !passages.is_empty() || !charges.is_empty();
         let priority = rules::priority(&text);
@@ -96,14 +98,14 @@ impl Offline {
     /// Stores the ticket's embedding (for its opening) and votes over its labelled neighbours.
     async fn classify(
         &self,
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         ticket: Uuid,
         trigger: Uuid,
         query: &[f32],
     ) -> Result<Option<knn::Vote>, JobError> {
         let store = |e: crate::StoreError| JobError::Transient(e.to_string());
-        let mut tx = db.begin(tenant).await.map_err(store)?;
+        let mut tx = ctx.db().begin(&caller.tenant).await.map_err(store)?;
         if trigger == ticket {
             similar::set_embedding(&mut tx, ticket, self.embedder.model(), query)
                 .await
@@ -122,40 +124,34 @@ impl Offline {
     /// enough in meaning to the question.
     async fn passages(
         &self,
-        db: &Db,
-        tenant: &Tenant,
+        ctx: &Ctx,
+        caller: &Caller,
         text: &str,
         query: &[f32],
         seen: &mut HashSet<String>,
     ) -> Result<Vec<Passage>, JobError> {
-        let q: String = text.chars().take(2000).collect();
-        let found = match tools::call(
-            db,
-            tenant,
-            Transport::Agent,
-            "search_knowledge",
-            json!({"query": q, "limit": 4}),
-        )
-        .await
-        {
-            Ok(v) => v,
+        let args = SearchKnowledgeArgs {
+            query: text.chars().take(2000).collect(),
+            limit: Some(4),
+        };
+        let found = match tools::invoke::<SearchKnowledge>(ctx, caller, args).await {
+            Ok(found) => found,
             Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
             Err(e) => {
                 tracing::warn!(error = %e, "knowledge search unavailable; drafting without it");
                 return Ok(Vec::new());
             }
         };
-        guard::collect_ids(&found, seen);
-        let hits: Vec<Passage> = found["results"]
-            .as_array()
+        if let Ok(value) = serde_json::to_value(&found) {
+            guard::collect_ids(&value, seen);
+        }
+        let hits: Vec<Passage> = found
+            .results
             .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                Some(Passage {
-                    id: r["citation_id"].as_str()?.to_owned(),
-                    title: r["title"].as_str().unwrap_or_default().to_owned(),
-                    text: r["text"].as_str()?.trim().to_owned(),
-                })
+            .map(|r| Passage {
+                id: r.citation_id,
+                title: r.hit.title,
+                text: r.hit.text.trim().to_owned(),
             })
             .collect();
         // Quote the paragraphs that answer, not whole chunks: each paragraph is embedded and
@@ -213,46 +209,45 @@ struct Passage {
 
 /// The customer's last charges as (id, line), when the tenant has Stripe access.
 async fn charges(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     thread: &GetTicketOutput,
     seen: &mut HashSet<String>,
 ) -> Result<Vec<(String, String)>, JobError> {
-    if thread.customer.stripe_customer_id.is_none() || tools::find("fetch_stripe_charges").is_none()
-    {
+    if thread.customer.stripe_customer_id.is_none() {
         return Ok(Vec::new());
     }
-    let args = json!({"customer_id": thread.customer.id, "limit": 3});
-    let found = match tools::call(db, tenant, Transport::Agent, "fetch_stripe_charges", args).await
-    {
-        Ok(v) => v,
+    let args = FetchStripeChargesArgs {
+        customer_id: Some(thread.customer.id),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let found = match tools::invoke::<FetchStripeCharges>(ctx, caller, args).await {
+        Ok(found) => found,
         Err(ToolError::Infrastructure(e)) => return Err(JobError::Transient(e.to_string())),
         Err(e) => {
             tracing::info!(error = %e, "no Stripe facts for this draft");
             return Ok(Vec::new());
         }
     };
-    guard::collect_ids(&found, seen);
-    Ok(found["charges"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c["id"].as_str()?.to_owned(), charge_line(c))))
+    if let Ok(value) = serde_json::to_value(&found) {
+        guard::collect_ids(&value, seen);
+    }
+    Ok(found
+        .charges
+        .iter()
+        .map(|c| (c.id.clone(), charge_line(c)))
         .collect())
 }
 
-fn charge_line(c: &Value) -> String {
-    let date = c["created"]
-        .as_str()
-        .and_then(|d| d.get(..10))
-        .unwrap_or("");
-    let amount = c["amount_formatted"].as_str().unwrap_or("");
-    let status = c["status"].as_str().unwrap_or("");
-    let refunded = match c["amount_refunded_formatted"].as_str() {
-        Some(r) if c["amount_refunded"].as_i64().unwrap_or(0) > 0 => format!(", {r} refunded"),
-        _ => String::new(),
+fn charge_line(c: &ChargeView) -> String {
+    let date = c.created.format("%Y-%m-%d");
+    let refunded = if c.amount_refunded > 0 {
+        format!(", {} refunded", c.amount_refunded_formatted)
+    } else {
+        String::new()
     };
-    format!("- {date}: {amount} ({status}{refunded})")
+    format!("- {date}: {} ({}{refunded})", c.amount_formatted, c.status)
 }
 
 fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, String)]) -> String {
@@ -275,12 +270,10 @@ fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, Str
         .split_whitespace()
         .next()
         .unwrap_or("there");
-    // Customer text goes in last, so that nothing it says is taken for a placeholder.
-    prompts::OFFLINE_DRAFT
-        .replace("{{passages}}", &passages)
-        .replace("{{charges}}", &charges)
-        .replace("{{customer_name}}", first_name)
-        .replace("{{subject}}", &thread.ticket.summary.subject)
-        .trim()
-        .to_owned()
+    replies::offline_draft(OfflineDraft {
+        customer_name: first_name,
+        subject: &thread.ticket.summary.subject,
+        passages: &passages,
+        charges: &charges,
+    })
 }

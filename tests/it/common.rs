@@ -126,6 +126,17 @@ impl TestDb {
         }
     }
 
+    /// Ends every running job's lease now, as if its time had run out: what a wall-clock wait
+    /// past the lease would do, without the wait.
+    pub async fn expire_leases(&self) {
+        sqlx::query(
+            "UPDATE jobs SET locked_until = now() - interval '1 second' WHERE status = 'running'",
+        )
+        .execute(&self.owner)
+        .await
+        .expect("expire leases");
+    }
+
     /// Counts every row of `table`, across tenants, through the owner's read policy.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))

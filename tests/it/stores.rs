@@ -4,8 +4,10 @@ use support_agent::StoreError;
 use support_agent::config::Secret;
 use support_agent::customers::{self, CustomerUpdate};
 use support_agent::messages::{self, DraftState, Sender};
+use support_agent::stripe::CustomerId;
 use support_agent::tickets::{self, Priority, Status, TicketFilter};
 use support_agent::users::{self, NewUser};
+use support_agent::validate::Phone;
 
 use crate::common::{TestDb, new_customer, new_tenant, new_ticket};
 
@@ -167,8 +169,8 @@ async fn customers_are_found_by_email_and_searched_by_name_or_email() {
         &mut tx,
         bob.id,
         &CustomerUpdate {
-            phone: Some("+1 555 0100"),
-            stripe_customer_id: Some("cus_Bob123"),
+            phone: Some(Phone::parse("phone", "+1 555 0100").expect("phone")),
+            stripe_customer_id: Some(CustomerId::parse("cus_Bob123").expect("id")),
             ..Default::default()
         },
     )

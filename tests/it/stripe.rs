@@ -18,12 +18,17 @@ mod store;
 mod tools;
 mod vault;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use support_agent::audit::Transport;
 use support_agent::config::Secret;
 use support_agent::customers::{self, Customer, CustomerUpdate};
-use support_agent::stripe::{Credential, RetryPolicy, Stripe, StripeSettings, access};
+use support_agent::stripe::{
+    AccountId, Credential, CustomerId, RetryPolicy, Stripe, StripeSettings, access,
+};
+use support_agent::tools::{Caller, Ctx};
 use support_agent::{Db, Tenant};
 
 use crate::common::{TestDb, new_customer, new_tenant};
@@ -127,7 +132,7 @@ fn account_b() -> Account {
 pub struct World {
     pub t: TestDb,
     pub fake: FakeStripe,
-    pub stripe: Stripe,
+    pub stripe: Arc<Stripe>,
     pub a: Tenant,
     pub b: Tenant,
     /// A's customer, linked to `cus_Aada`.
@@ -145,14 +150,15 @@ impl World {
     /// A world whose client settings `tweak` adjusts.
     pub async fn with(fake: FakeStripe, tweak: fn(&str) -> StripeSettings) -> Self {
         let t = TestDb::new().await;
-        let stripe = Stripe::with_policy(&tweak(&fake.base), fast_policy()).expect("client");
+        let stripe =
+            Arc::new(Stripe::with_policy(&tweak(&fake.base), fast_policy()).expect("client"));
         let a = new_tenant(&t.db, "Alice").await;
         let b = new_tenant(&t.db, "Bob").await;
         let key = Credential::RestrictedKey(Secret::new(KEY_A));
         access::connect(&t.db, stripe.vault(), &a, &key)
             .await
             .expect("connect A");
-        let acct = Credential::Connect(ACCOUNT_B.into());
+        let acct = Credential::Connect(AccountId::parse(ACCOUNT_B).expect("account id"));
         access::connect(&t.db, stripe.vault(), &b, &acct)
             .await
             .expect("connect B");
@@ -168,6 +174,16 @@ impl World {
             bea,
         }
     }
+
+    /// The tool context with the world's Stripe client.
+    pub fn ctx(&self) -> Ctx {
+        Ctx::new(self.t.db.clone()).with_stripe(self.stripe.clone())
+    }
+}
+
+/// A member of `tenant`'s staff, as the MCP server makes one.
+pub fn staff(tenant: Tenant) -> Caller {
+    Caller::staff(tenant, Transport::Http)
 }
 
 /// A customer of `tenant` with this Stripe id.
@@ -175,7 +191,7 @@ pub async fn linked(db: &Db, tenant: &Tenant, name: &str, email: &str, stripe: &
     let c = new_customer(db, tenant, name, email).await;
     let mut tx = db.begin(tenant).await.expect("begin");
     let update = CustomerUpdate {
-        stripe_customer_id: Some(stripe),
+        stripe_customer_id: Some(CustomerId::parse(stripe).expect("a Stripe customer id")),
         ..Default::default()
     };
     let c = customers::store::update(&mut tx, c.id, &update)

@@ -7,8 +7,10 @@ use support_agent::jobs::{self};
 use support_agent::llm::{ChatModel, LlmSettings};
 use support_agent::messages::{self, Message, Sender};
 use support_agent::tickets::{self, Ticket};
+use support_agent::tools::Ctx;
+use support_agent::triage::Engine;
 use support_agent::triage::Limits;
-use support_agent::triage::handler::{Engine, TriageHandler};
+use support_agent::triage::handler::TriageHandler;
 use support_agent::worker::{Outcome, Worker, WorkerOptions};
 use support_agent::{Db, Tenant};
 
@@ -63,7 +65,7 @@ pub fn model(base_url: &str, timeout: Duration) -> ChatModel {
 
 pub fn worker(db: &Db, llm: &FakeLlm, limits: Limits) -> Worker<TriageHandler> {
     let handler = TriageHandler::new(
-        db.clone(),
+        Ctx::new(db.clone()),
         Engine::Llm(Box::new(model(&llm.base_url, Duration::from_secs(5)))),
         limits,
     );
@@ -276,7 +278,7 @@ async fn rate_limits_server_errors_hangs_and_garbage_are_retried_later() {
         let llm = FakeLlm::start(vec![]).await;
         llm.otherwise(reply);
         let handler = TriageHandler::new(
-            w.t.db.clone(),
+            Ctx::new(w.t.db.clone()),
             Engine::Llm(Box::new(model(&llm.base_url, Duration::from_secs(2)))),
             Limits::default(),
         );

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use support_agent::customers::{self, CustomerUpdate, NewCustomer};
 use support_agent::messages::{self, Sender};
 use support_agent::tickets::{self, NewTicket, Priority, Status, TicketFilter};
+use support_agent::validate::Phone;
 use support_agent::{StoreError, Tenant, TenantTx, users};
 use uuid::Uuid;
 
@@ -124,7 +125,7 @@ async fn apply(tx: &mut TenantTx, op: &Op, ids: &mut Ids, n: usize) -> Result<()
         Op::UpdateCustomer(i) => {
             if let Some((id, owner)) = pick(&ids.customers, *i) {
                 let change = CustomerUpdate {
-                    phone: Some("555 0100"),
+                    phone: Some(Phone::parse("phone", "555 0100").expect("phone")),
                     ..Default::default()
                 };
                 owned(

@@ -2,12 +2,11 @@
 //! the exact and the HNSW path, model filtering, re-embedding, and the `search_knowledge` tool.
 
 use rand::{Rng, SeedableRng};
+use support_agent::audit::Transport;
 use support_agent::knowledge::embed::normalize;
 use support_agent::knowledge::store::{self, NewChunk, NewDocument};
-use support_agent::knowledge::tool::{
-    SearchKnowledgeArgs, SearchKnowledgeError, search_knowledge_with,
-};
 use support_agent::knowledge::{SearchSettings, reembed, search};
+use support_agent::tools::{Caller, Ctx, SearchKnowledgeArgs, ToolError, search_knowledge};
 use support_agent::{Db, Tenant};
 
 use super::support::{WordHashEmbedder, hash_embedder, ingest, word_hash, write};
@@ -190,12 +189,13 @@ async fn the_tool_returns_results_with_citation_ids_and_checks_its_limit() {
         );
     }
     ingest(&t.db, &a, &[dir.path()], false).await;
-    let (e, s) = (hash_embedder(), SearchSettings::default());
+    let ctx = Ctx::new(t.db.clone()).with_knowledge(hash_embedder(), SearchSettings::default());
+    let staff = Caller::staff(a, Transport::Http);
     let args = |limit| SearchKnowledgeArgs {
         query: "refund rule".into(),
         limit,
     };
-    let out = search_knowledge_with(&t.db, &e, &s, &a, args(None))
+    let out = search_knowledge(&ctx, &staff, args(None))
         .await
         .expect("search");
     assert_eq!(out.results.len(), 5, "default limit");
@@ -215,18 +215,18 @@ async fn the_tool_returns_results_with_citation_ids_and_checks_its_limit() {
     }
     assert_eq!(first["citation_id"], first["chunk_id"]);
     for bad in [0, 21] {
-        let err = search_knowledge_with(&t.db, &e, &s, &a, args(Some(bad)))
+        let err = search_knowledge(&ctx, &staff, args(Some(bad)))
             .await
             .expect_err("limit");
         assert!(
             matches!(
                 err,
-                SearchKnowledgeError::InvalidArgument { field: "limit", .. }
+                ToolError::InvalidArgument { ref field, .. } if field == "limit"
             ),
             "{err:?}"
         );
     }
-    let out = search_knowledge_with(&t.db, &e, &s, &a, args(Some(20)))
+    let out = search_knowledge(&ctx, &staff, args(Some(20)))
         .await
         .expect("search");
     assert_eq!(out.results.len(), 8);
@@ -234,12 +234,12 @@ async fn the_tool_returns_results_with_citation_ids_and_checks_its_limit() {
         query: "  ".into(),
         limit: None,
     };
-    let err = search_knowledge_with(&t.db, &e, &s, &a, empty)
+    let err = search_knowledge(&ctx, &staff, empty)
         .await
         .expect_err("empty");
     assert!(matches!(
         err,
-        SearchKnowledgeError::InvalidArgument { field: "query", .. }
+        ToolError::InvalidArgument { ref field, .. } if field == "query"
     ));
     // No tenant in the arguments: unknown fields are refused.
     let with_user = serde_json::json!({"query": "x", "user_id": a.id()});

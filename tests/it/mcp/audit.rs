@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use support_agent::audit::{self, AuditLog, Outcome, Transport};
-use support_agent::tools;
+use support_agent::tools::{self, Caller, Ctx};
 
 use super::support::seed;
 use crate::common::TestDb;
@@ -13,15 +13,27 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
     let a = seed(&t.db, "Acme").await;
     let b = seed(&t.db, "Beta").await;
     // The queued writer, as the HTTP server uses it: calls of both tenants in one batch.
-    let log = AuditLog::spawn(t.db.clone());
+    let ctx = Ctx::new(t.db.clone()).with_audit(AuditLog::spawn(t.db.clone()));
     let ok_args = json!({"ticket_id": a.ticket.id});
     let (http, stdio, agent) = (Transport::Http, Transport::Stdio, Transport::Agent);
-    let ok = tools::call_with(&t.db, &log, &a.tenant, http, "get_ticket", ok_args.clone()).await;
+    let ok = tools::call(
+        &ctx,
+        &Caller::staff(a.tenant, http),
+        "get_ticket",
+        ok_args.clone(),
+    )
+    .await;
     ok.expect("ok");
-    let _ = tools::call_with(&t.db, &log, &b.tenant, stdio, "get_ticket", ok_args.clone()).await;
+    let _ = tools::call(
+        &ctx,
+        &Caller::staff(b.tenant, stdio),
+        "get_ticket",
+        ok_args.clone(),
+    )
+    .await;
     let limit = json!({"limit": 0});
-    let _ = tools::call_with(&t.db, &log, &a.tenant, agent, "list_tickets", limit).await;
-    log.flush().await;
+    let _ = tools::call(&ctx, &Caller::staff(a.tenant, agent), "list_tickets", limit).await;
+    ctx.audit().flush().await;
 
     let mut tx = t.db.begin(&a.tenant).await.expect("begin");
     let calls = audit::store::recent(&mut tx, 10).await.expect("recent");
@@ -55,23 +67,16 @@ async fn a_batch_writes_each_row_under_its_own_tenant_and_unknown_tools_are_not_
     let t = TestDb::new().await;
     let a = seed(&t.db, "Acme").await;
     let b = seed(&t.db, "Beta").await;
-    let log = AuditLog::spawn(t.db.clone());
+    let ctx = Ctx::new(t.db.clone()).with_audit(AuditLog::spawn(t.db.clone()));
     for i in 0..(audit::MAX_BATCH + 10) {
         let tenant = if i % 3 == 0 { &b.tenant } else { &a.tenant };
-        let _ = tools::call_with(
-            &t.db,
-            &log,
-            tenant,
-            Transport::Http,
-            "list_tickets",
-            json!({}),
-        )
-        .await;
+        let staff = Caller::staff(*tenant, Transport::Http);
+        let _ = tools::call(&ctx, &staff, "list_tickets", json!({})).await;
     }
-    let unknown =
-        tools::call_with(&t.db, &log, &a.tenant, Transport::Http, "nope", json!({})).await;
+    let staff = Caller::staff(a.tenant, Transport::Http);
+    let unknown = tools::call(&ctx, &staff, "nope", json!({})).await;
     assert!(unknown.is_err());
-    log.flush().await;
+    ctx.audit().flush().await;
     let rows: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
         "SELECT user_id, count(*) FROM tool_calls GROUP BY user_id ORDER BY count(*) DESC",
     )

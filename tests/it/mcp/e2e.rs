@@ -64,15 +64,13 @@ fn run_e2e(t: &TestDb, s: &Seeded, transport: &str, mode: &str, url: &str) {
 async fn over_http(mode: &'static str) {
     let t = TestDb::new().await;
     let s = seed(&t.db, "Acme").await;
-    // The stdio server loads the model itself; this in-process one gets it installed here.
+    // The stdio server loads the model itself; this in-process one is given it here.
     let model = Path::new(ROOT).join("models/all-MiniLM-L6-v2");
     let embedder = support_agent::knowledge::embed::LocalEmbedder::load(&model)
         .expect("the embedding model (scripts/fetch-model.sh)");
-    support_agent::knowledge::tool::install_embedder(
-        std::sync::Arc::new(embedder),
-        Default::default(),
-    );
-    let server = Server::spawn(&t.db).await;
+    let ctx = support_agent::tools::Ctx::new(t.db.clone())
+        .with_knowledge(std::sync::Arc::new(embedder), Default::default());
+    let server = Server::spawn_with(ctx).await;
     let url = server.url.clone();
     // The client blocks; the server keeps running on this runtime's other threads.
     tokio::task::spawn_blocking(move || run_e2e(&t, &s, "http", mode, &url))

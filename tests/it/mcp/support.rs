@@ -8,6 +8,7 @@ use support_agent::config::{JwtSettings, Secret};
 use support_agent::customers::Customer;
 use support_agent::mcp::http::{HttpConfig, HttpServer};
 use support_agent::tickets::Ticket;
+use support_agent::tools::Ctx;
 use support_agent::{Db, Tenant};
 use tokio::sync::oneshot;
 
@@ -68,20 +69,20 @@ pub struct Server {
 
 impl Server {
     pub async fn spawn(db: &Db) -> Self {
+        Self::spawn_with(Ctx::new(db.clone())).await
+    }
+
+    /// A server whose tools run with `ctx`.
+    pub async fn spawn_with(ctx: Ctx) -> Self {
         let config = HttpConfig {
             allowed_origins: vec![ALLOWED_ORIGIN.into()],
             authorization_servers: vec!["https://auth.example.com".into()],
             max_body_bytes: 64 * 1024,
             ..HttpConfig::default()
         };
-        let server = HttpServer::bind(
-            "127.0.0.1:0".parse().expect("addr"),
-            config,
-            db.clone(),
-            auth(),
-        )
-        .await
-        .expect("bind");
+        let server = HttpServer::bind("127.0.0.1:0".parse().expect("addr"), config, ctx, auth())
+            .await
+            .expect("bind");
         let addr = server.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel();
         let done = tokio::spawn(server.run(async move {

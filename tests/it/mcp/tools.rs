@@ -3,14 +3,15 @@
 use serde_json::{Value, json};
 use support_agent::audit::Transport;
 use support_agent::messages::DraftState;
-use support_agent::tools::{self, ToolError};
+use support_agent::tools::{self, Caller, Ctx, ToolError};
 use support_agent::{Db, Tenant};
 
 use super::support::seed;
 use crate::common::{TestDb, new_customer, new_ticket};
 
 pub async fn call(db: &Db, tenant: &Tenant, tool: &str, args: Value) -> Result<Value, ToolError> {
-    tools::call(db, tenant, Transport::Agent, tool, args).await
+    let ctx = Ctx::new(db.clone());
+    tools::call(&ctx, &Caller::staff(*tenant, Transport::Agent), tool, args).await
 }
 
 pub fn invalid_field(r: Result<Value, ToolError>) -> String {

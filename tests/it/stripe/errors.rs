@@ -5,11 +5,11 @@
 use support_agent::config::Secret;
 use support_agent::stripe::{Credential, Stripe, access};
 use support_agent::tools::{
-    CustomerOverviewArgs, FetchStripeChargesArgs, ToolError, customer_overview_with,
-    fetch_stripe_charges_with,
+    Ctx, CustomerOverviewArgs, FetchStripeChargesArgs, ToolError, customer_overview,
+    fetch_stripe_charges,
 };
 
-use super::{OTHER_MASTER_KEY, World, fast_policy, linked, settings};
+use super::{OTHER_MASTER_KEY, World, fast_policy, linked, settings, staff};
 use crate::common::{new_customer, new_tenant};
 
 fn by_id(id: uuid::Uuid) -> FetchStripeChargesArgs {
@@ -33,7 +33,7 @@ fn unavailable(r: Result<impl std::fmt::Debug, ToolError>, needle: &str) {
 async fn a_customer_without_a_stripe_id_is_told_how_to_link() {
     let w = World::new().await;
     let zoe = new_customer(&w.t.db, &w.a, "Zoe", "zoe@example.com").await;
-    let r = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_id(zoe.id)).await;
+    let r = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_id(zoe.id)).await;
     unavailable(
         r,
         "not linked to a Stripe customer: an operator can link customers by email with `support-agent stripe link`",
@@ -43,7 +43,7 @@ async fn a_customer_without_a_stripe_id_is_told_how_to_link() {
         email: None,
     };
     unavailable(
-        customer_overview_with(&w.t.db, Some(&w.stripe), &w.a, args).await,
+        customer_overview(&w.ctx(), &staff(w.a), args).await,
         "stripe link",
     );
     assert!(w.fake.seen().is_empty());
@@ -54,12 +54,12 @@ async fn a_tenant_without_stripe_access_is_told_to_connect() {
     let w = World::new().await;
     let c = new_tenant(&w.t.db, "Carol").await;
     let cat = linked(&w.t.db, &c, "Cat", "cat@example.com", "cus_Ccat").await;
-    let r = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &c, by_id(cat.id)).await;
+    let r = fetch_stripe_charges(&w.ctx(), &staff(c), by_id(cat.id)).await;
     unavailable(
         r,
         "has not connected Stripe: an operator can connect it with `support-agent stripe connect`",
     );
-    let r = fetch_stripe_charges_with(&w.t.db, None, &w.a, by_id(w.ada.id)).await;
+    let r = fetch_stripe_charges(&Ctx::new(w.t.db.clone()), &staff(w.a), by_id(w.ada.id)).await;
     unavailable(
         r,
         "Stripe is not configured on this server: an operator should set SECRETS_KEY",
@@ -73,7 +73,12 @@ async fn a_connect_tenant_on_a_server_without_the_platform_key_is_told_so() {
     let mut s = settings(&w.fake.base);
     s.stripe_platform_key = None;
     let no_platform = Stripe::with_policy(&s, fast_policy()).expect("client");
-    let r = fetch_stripe_charges_with(&w.t.db, Some(&no_platform), &w.b, by_id(w.bea.id)).await;
+    let r = fetch_stripe_charges(
+        &Ctx::new(w.t.db.clone()).with_stripe(no_platform),
+        &staff(w.b),
+        by_id(w.bea.id),
+    )
+    .await;
     unavailable(r, "STRIPE_PLATFORM_KEY");
     assert!(w.fake.seen().is_empty());
 }
@@ -84,7 +89,12 @@ async fn a_wrong_master_key_is_a_clear_error_and_sends_nothing() {
     let mut s = settings(&w.fake.base);
     s.secrets_key = Some(Secret::new(OTHER_MASTER_KEY.replace("ktest2", "ktest1")));
     let wrong = Stripe::with_policy(&s, fast_policy()).expect("client");
-    let r = fetch_stripe_charges_with(&w.t.db, Some(&wrong), &w.a, by_id(w.ada.id)).await;
+    let r = fetch_stripe_charges(
+        &Ctx::new(w.t.db.clone()).with_stripe(wrong),
+        &staff(w.a),
+        by_id(w.ada.id),
+    )
+    .await;
     unavailable(r, "does not decrypt with master key `ktest1`");
     assert!(w.fake.seen().is_empty());
 }
@@ -96,7 +106,7 @@ async fn a_key_stripe_rejects_is_reported_with_what_to_do() {
     access::connect(&w.t.db, w.stripe.vault(), &w.a, &stale)
         .await
         .expect("connect");
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_id(w.ada.id))
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_id(w.ada.id))
         .await
         .expect_err("401");
     let msg = err.to_string();

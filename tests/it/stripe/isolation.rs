@@ -2,12 +2,12 @@
 //! only, also when it names another tenant's customers, Stripe ids or charge ids.
 
 use support_agent::tools::{
-    CustomerOverviewArgs, FetchStripeChargesArgs, ToolError, customer_overview_with,
-    fetch_stripe_charges_with,
+    CustomerOverviewArgs, FetchStripeChargesArgs, ToolError, customer_overview,
+    fetch_stripe_charges,
 };
 
 use super::fake::Seen;
-use super::{ACCOUNT_B, KEY_A, PLATFORM_KEY, World, linked};
+use super::{ACCOUNT_B, KEY_A, PLATFORM_KEY, World, linked, staff};
 
 fn only_a(seen: &[Seen]) {
     assert!(!seen.is_empty(), "A's call reached Stripe");
@@ -31,14 +31,14 @@ fn by_id(id: uuid::Uuid) -> FetchStripeChargesArgs {
 #[tokio::test]
 async fn each_tenant_reaches_stripe_with_its_own_credentials_only() {
     let w = World::new().await;
-    let out = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_id(w.ada.id))
+    let out = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_id(w.ada.id))
         .await
         .expect("A's charges");
     assert!(out.charges.iter().all(|c| c.id.starts_with("ch_Aada")));
     only_a(&w.fake.seen());
 
     w.fake.clear_seen();
-    let out = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.b, by_id(w.bea.id))
+    let out = fetch_stripe_charges(&w.ctx(), &staff(w.b), by_id(w.bea.id))
         .await
         .expect("B's charges");
     assert_eq!(out.charges.len(), 3);
@@ -59,7 +59,7 @@ async fn each_tenant_reaches_stripe_with_its_own_credentials_only() {
 #[tokio::test]
 async fn another_tenants_customer_ids_and_emails_are_not_found_and_reach_no_one() {
     let w = World::new().await;
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_id(w.bea.id))
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_id(w.bea.id))
         .await
         .expect_err("B's customer id");
     assert!(matches!(err, ToolError::NotFound("customer")), "{err:?}");
@@ -67,7 +67,7 @@ async fn another_tenants_customer_ids_and_emails_are_not_found_and_reach_no_one(
         email: Some(w.bea.email.clone()),
         ..Default::default()
     };
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_email)
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_email)
         .await
         .expect_err("B's customer email");
     assert!(matches!(err, ToolError::NotFound("customer")), "{err:?}");
@@ -75,7 +75,7 @@ async fn another_tenants_customer_ids_and_emails_are_not_found_and_reach_no_one(
         customer_id: Some(w.bea.id),
         email: None,
     };
-    let err = customer_overview_with(&w.t.db, Some(&w.stripe), &w.a, overview)
+    let err = customer_overview(&w.ctx(), &staff(w.a), overview)
         .await
         .expect_err("B's customer in an overview");
     assert!(matches!(err, ToolError::NotFound("customer")), "{err:?}");
@@ -87,7 +87,7 @@ async fn a_stripe_id_of_another_tenant_is_asked_with_the_callers_key_and_finds_n
     let w = World::new().await;
     // A records B's Stripe customer id on a customer of its own.
     let mallory = linked(&w.t.db, &w.a, "Mallory", "mallory@example.com", "cus_Bbea").await;
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, by_id(mallory.id))
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), by_id(mallory.id))
         .await
         .expect_err("not in A's account");
     let msg = err.to_string();
@@ -101,7 +101,7 @@ async fn a_stripe_id_of_another_tenant_is_asked_with_the_callers_key_and_finds_n
         starting_after: Some("ch_Bbea001".into()),
         ..by_id(w.ada.id)
     };
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args)
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), args)
         .await
         .expect_err("B's charge id is no cursor in A's account");
     assert!(
@@ -115,7 +115,7 @@ async fn a_stripe_id_of_another_tenant_is_asked_with_the_callers_key_and_finds_n
         customer_id: Some(mallory.id),
         email: None,
     };
-    customer_overview_with(&w.t.db, Some(&w.stripe), &w.a, overview)
+    customer_overview(&w.ctx(), &staff(w.a), overview)
         .await
         .expect_err("not in A's account");
     only_a(&w.fake.seen());

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use stripe_client_core::StripeRequest;
 use stripe_core::refund::CreateRefund;
 use support_agent::stripe::{self, StripeError, StripeSettings};
-use support_agent::tools::{FetchStripeChargesArgs, ToolError, fetch_stripe_charges_with};
+use support_agent::tools::{Ctx, FetchStripeChargesArgs, ToolError, fetch_stripe_charges};
 use uuid::Uuid;
 
 use super::fake::{FakeStripe, Fault};
-use super::{World, account_a, account_b, settings};
+use super::{World, account_a, account_b, settings, staff};
 
 async fn charges(w: &World) -> Result<usize, ToolError> {
     let args = FetchStripeChargesArgs {
@@ -20,7 +20,7 @@ async fn charges(w: &World) -> Result<usize, ToolError> {
         limit: Some(1),
         ..Default::default()
     };
-    let out = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args).await?;
+    let out = fetch_stripe_charges(&w.ctx(), &staff(w.a), args).await?;
     Ok(out.charges.len())
 }
 
@@ -74,7 +74,7 @@ async fn stripe_should_retry_false_and_client_errors_are_not_retried() {
         customer_id: Some(mallory.id),
         ..Default::default()
     };
-    fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args)
+    fetch_stripe_charges(&w.ctx(), &staff(w.a), args)
         .await
         .expect_err("400 No such customer");
     assert_eq!(list_calls(&w), 1, "a 400 is not retried");
@@ -141,9 +141,13 @@ async fn dropped_connections_are_retried_as_network_errors() {
         customer_id: Some(w.ada.id),
         ..Default::default()
     };
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&client), &w.a, args)
-        .await
-        .expect_err("nobody answers");
+    let err = fetch_stripe_charges(
+        &Ctx::new(w.t.db.clone()).with_stripe(client),
+        &staff(w.a),
+        args,
+    )
+    .await
+    .expect_err("nobody answers");
     assert!(
         err.to_string()
             .contains("could not be reached (after 3 attempts)"),

@@ -9,12 +9,12 @@ use serde_json::Value;
 use support_agent::config::Secret;
 use support_agent::stripe::{Credential, Stripe, access, link};
 use support_agent::tools::{
-    CustomerOverviewArgs, FetchStripeChargesArgs, customer_overview_with, fetch_stripe_charges_with,
+    Ctx, CustomerOverviewArgs, FetchStripeChargesArgs, customer_overview, fetch_stripe_charges,
 };
 
 use super::fake::Fault;
 use super::{
-    KEY_A, MASTER_KEY, OTHER_MASTER_KEY, PLATFORM_KEY, World, fast_policy, settings, strings,
+    KEY_A, MASTER_KEY, OTHER_MASTER_KEY, PLATFORM_KEY, World, fast_policy, settings, staff, strings,
 };
 
 /// A log sink the test reads back.
@@ -74,9 +74,9 @@ async fn no_secret_reaches_the_logs_any_tool_output_or_debug() {
         .fail_next([Fault::Status(429, None), Fault::Status(500, Some(false))]);
     texts.push(format!(
         "{:?}",
-        fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, a_args()).await
+        fetch_stripe_charges(&w.ctx(), &staff(w.a), a_args()).await
     ));
-    let ok = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, a_args())
+    let ok = fetch_stripe_charges(&w.ctx(), &staff(w.a), a_args())
         .await
         .expect("A");
     outputs.push(serde_json::to_value(&ok).expect("json"));
@@ -84,7 +84,7 @@ async fn no_secret_reaches_the_logs_any_tool_output_or_debug() {
         customer_id: Some(w.bea.id),
         ..Default::default()
     };
-    let ok = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.b, b_args)
+    let ok = fetch_stripe_charges(&w.ctx(), &staff(w.b), b_args)
         .await
         .expect("B");
     outputs.push(serde_json::to_value(&ok).expect("json"));
@@ -92,7 +92,7 @@ async fn no_secret_reaches_the_logs_any_tool_output_or_debug() {
         customer_id: Some(w.ada.id),
         email: None,
     };
-    let ok = customer_overview_with(&w.t.db, Some(&w.stripe), &w.a, overview)
+    let ok = customer_overview(&w.ctx(), &staff(w.a), overview)
         .await
         .expect("overview");
     outputs.push(serde_json::to_value(&ok).expect("json"));
@@ -110,13 +110,18 @@ async fn no_secret_reaches_the_logs_any_tool_output_or_debug() {
     let wrong = Stripe::with_policy(&s, fast_policy()).expect("client");
     texts.push(format!(
         "{:?}",
-        fetch_stripe_charges_with(&w.t.db, Some(&wrong), &w.a, a_args()).await
+        fetch_stripe_charges(
+            &Ctx::new(w.t.db.clone()).with_stripe(wrong),
+            &staff(w.a),
+            a_args()
+        )
+        .await
     ));
     let revoked = Credential::RestrictedKey(Secret::new(format!("{KEY_A}Old")));
     access::connect(&w.t.db, w.stripe.vault(), &w.a, &revoked)
         .await
         .expect("connect");
-    let err = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, a_args())
+    let err = fetch_stripe_charges(&w.ctx(), &staff(w.a), a_args())
         .await
         .expect_err("401");
     texts.push(err.to_string());

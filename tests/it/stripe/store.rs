@@ -63,7 +63,9 @@ async fn without_a_tenant_context_no_stripe_access_is_visible() {
 #[tokio::test]
 async fn connecting_again_replaces_and_disconnecting_forgets() {
     let w = World::new().await;
-    let acct = access::Credential::Connect("acct_1Replacement".into());
+    let acct = access::Credential::Connect(
+        support_agent::stripe::AccountId::parse("acct_1Replacement").expect("account id"),
+    );
     let s = access::connect(&w.t.db, w.stripe.vault(), &w.a, &acct)
         .await
         .expect("connect");

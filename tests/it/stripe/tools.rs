@@ -3,11 +3,11 @@
 
 use support_agent::stripe::views::ChargeView;
 use support_agent::tools::{
-    self, Annotations, CustomerOverviewArgs, FetchStripeChargesArgs, ToolError,
-    customer_overview_with, fetch_stripe_charges_with,
+    self, Annotations, CustomerOverviewArgs, FetchStripeChargesArgs, ToolError, customer_overview,
+    fetch_stripe_charges,
 };
 
-use super::{ADA_CHARGES, World};
+use super::{ADA_CHARGES, World, staff};
 use crate::common::new_ticket;
 
 fn args(w: &World, limit: Option<i64>, after: Option<String>) -> FetchStripeChargesArgs {
@@ -29,7 +29,7 @@ fn find<'a>(charges: &'a [ChargeView], id: &str) -> &'a ChargeView {
 #[tokio::test]
 async fn a_page_of_charges_has_every_field_a_support_agent_reads() {
     let w = World::new().await;
-    let out = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args(&w, None, None))
+    let out = fetch_stripe_charges(&w.ctx(), &staff(w.a), args(&w, None, None))
         .await
         .expect("charges");
     assert_eq!(out.charges.len(), 10, "default limit");
@@ -78,10 +78,9 @@ async fn paging_with_next_cursor_walks_every_charge_once() {
     let w = World::new().await;
     let (mut ids, mut cursor, mut pages) = (Vec::new(), None, 0);
     loop {
-        let out =
-            fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args(&w, Some(10), cursor))
-                .await
-                .expect("page");
+        let out = fetch_stripe_charges(&w.ctx(), &staff(w.a), args(&w, Some(10), cursor))
+            .await
+            .expect("page");
         pages += 1;
         ids.extend(out.charges.iter().map(|c| c.id.clone()));
         assert_eq!(out.has_more, out.next_cursor.is_some());
@@ -130,15 +129,12 @@ fn field<T: std::fmt::Debug>(r: Result<T, ToolError>) -> String {
 async fn bad_arguments_name_their_field() {
     let w = World::new().await;
     for limit in [0, 101] {
-        let r =
-            fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, args(&w, Some(limit), None))
-                .await;
+        let r = fetch_stripe_charges(&w.ctx(), &staff(w.a), args(&w, Some(limit), None)).await;
         assert_eq!(field(r), "limit");
     }
-    let r = fetch_stripe_charges_with(
-        &w.t.db,
-        Some(&w.stripe),
-        &w.a,
+    let r = fetch_stripe_charges(
+        &w.ctx(),
+        &staff(w.a),
         args(&w, None, Some("x' OR 1".into())),
     )
     .await;
@@ -147,21 +143,15 @@ async fn bad_arguments_name_their_field() {
         email: Some("ada@example.com".into()),
         ..args(&w, None, None)
     };
-    let r = fetch_stripe_charges_with(&w.t.db, Some(&w.stripe), &w.a, both).await;
+    let r = fetch_stripe_charges(&w.ctx(), &staff(w.a), both).await;
     assert_eq!(field(r), "customer_id, email");
-    let r = fetch_stripe_charges_with(
-        &w.t.db,
-        Some(&w.stripe),
-        &w.a,
-        FetchStripeChargesArgs::default(),
-    )
-    .await;
+    let r = fetch_stripe_charges(&w.ctx(), &staff(w.a), FetchStripeChargesArgs::default()).await;
     assert_eq!(field(r), "customer_id, email");
     let parsed = tools::find("fetch_stripe_charges")
         .expect("registered")
         .run(
-            &w.t.db,
-            &w.a,
+            &w.ctx(),
+            &staff(w.a),
             serde_json::json!({"customer_id": w.ada.id, "user_id": w.b.id()}),
         )
         .await;
@@ -177,7 +167,7 @@ async fn the_overview_has_the_customer_open_tickets_charges_refunds_and_open_dis
         customer_id: None,
         email: Some("ADA@example.com".into()),
     };
-    let out = customer_overview_with(&w.t.db, Some(&w.stripe), &w.a, args)
+    let out = customer_overview(&w.ctx(), &staff(w.a), args)
         .await
         .expect("overview");
     assert_eq!(out.customer.id, w.ada.id);

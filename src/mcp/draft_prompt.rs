@@ -1,11 +1,11 @@
-//! The `draft_reply` prompt (argument `ticket_id`), built from `prompts/draft_reply.md`.
+//! The MCP `draft_reply` prompt (argument `ticket_id`): the protocol side of
+//! [`crate::prompts::mcp_draft_reply`], which fills the template in.
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage, Role};
 use uuid::Uuid;
 
-use crate::tools::{self, GetTicketArgs, ToolError};
-use crate::{Db, Tenant};
+use crate::tools::{self, Caller, Ctx, GetTicketArgs, ToolError};
 
 /// The prompts this server offers.
 pub fn list() -> Vec<Prompt> {
@@ -22,8 +22,8 @@ pub fn list() -> Vec<Prompt> {
 
 /// Fills the prompt `name` in for the tenant's ticket named in `arguments`.
 pub async fn get(
-    db: &Db,
-    tenant: &Tenant,
+    ctx: &Ctx,
+    caller: &Caller,
     name: &str,
     arguments: Option<&JsonObject>,
 ) -> Result<GetPromptResult, McpError> {
@@ -39,7 +39,7 @@ pub async fn get(
         .ok_or_else(|| McpError::invalid_params("missing argument `ticket_id`", None))?;
     let ticket_id = Uuid::parse_str(ticket_id.trim())
         .map_err(|_| McpError::invalid_params("argument `ticket_id` is not a UUID", None))?;
-    let thread = tools::get_ticket(db, tenant, GetTicketArgs { ticket_id })
+    let thread = tools::get_ticket(ctx, caller, GetTicketArgs { ticket_id })
         .await
         .map_err(|e| match e {
             ToolError::NotFound(what) => {
@@ -51,7 +51,7 @@ pub async fn get(
             }
             other => McpError::invalid_params(other.to_string(), None),
         })?;
-    let text = crate::prompts::draft_reply(&thread);
+    let text = crate::prompts::mcp_draft_reply(&thread);
     Ok(
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("Draft a reply to this ticket"),

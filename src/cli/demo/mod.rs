@@ -1,41 +1,38 @@
 //! `demo`: a demo desk from `examples/demo/`, its knowledge ingested, its new tickets triaged,
 //! then each ticket with its category, priority and draft. Safe to run again.
 
+mod desk;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use indicatif::ProgressBar;
 
-use super::setup::{owner_pool, service_db};
-use super::worker::engine;
-use crate::config::DbSettings;
+use super::Cli;
+use super::context::{owner_pool, service_db, tool_ctx};
 use crate::knowledge::{self, IngestOptions, SharedEmbedder};
-use crate::llm::LlmSettings;
 use crate::messages::{Message, Sender};
-use crate::triage::Limits;
-use crate::triage::handler::{Engine, TriageHandler};
+use crate::triage::handler::TriageHandler;
+use crate::triage::{Engine, Limits};
 use crate::worker::{Worker, WorkerOptions};
-use crate::{Db, Tenant, demo, tickets};
+use crate::{Db, Tenant, tickets};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// The demo desk: desk.json and a knowledge/ folder.
     #[arg(long, default_value = "examples/demo")]
     dir: PathBuf,
 }
 
-pub(super) async fn demo(
-    settings: &DbSettings,
-    llm: &LlmSettings,
-    embedder: Option<SharedEmbedder>,
-    args: DemoArgs,
-) -> anyhow::Result<()> {
-    let db = service_db(settings).await?;
-    let owner = owner_pool(settings).await?;
-    let desk = demo::read(&args.dir)?;
-    let engine = engine(llm, embedder.clone())?;
-    let loaded = demo::load(&db, &owner, embedder.as_ref(), &desk).await?;
+pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
+    let db = service_db(&cli.db).await?;
+    let owner = owner_pool(&cli.db).await?;
+    let ctx = tool_ctx(db.clone(), &cli.stripe, &cli.embed, &cli.search)?;
+    let embedder = ctx.knowledge().map(|k| k.embedder.clone());
+    let desk = desk::read(&args.dir)?;
+    let engine = Engine::from_settings(&cli.llm, &ctx)?;
+    let loaded = desk::load(&db, &owner, embedder.as_ref(), &desk).await?;
     let tenant = loaded.tenant.context("the demo tenant")?;
     println!(
         "Demo desk \"{}\" (tenant {}): {} customers, {} categorised history tickets, {} new tickets ({} created now).",
@@ -52,11 +49,8 @@ pub(super) async fn demo(
             println!("Knowledge: not ingested (no embedding model: run scripts/fetch-model.sh).")
         }
     }
-    let label = match &engine {
-        Engine::Llm(model) => format!("chat model {}", model.model()),
-        Engine::Offline(_) => "offline, retrieval-only: no LLM_BASE_URL set".to_owned(),
-    };
-    let handler = TriageHandler::new(db.clone(), engine, Limits::default());
+    let label = engine.label();
+    let handler = TriageHandler::new(ctx, engine, Limits::default());
     let opts = WorkerOptions {
         concurrency: 2,
         worker_id: "demo".into(),

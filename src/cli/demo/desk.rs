@@ -10,6 +10,7 @@ use crate::customers::{self, NewCustomer};
 use crate::knowledge::SharedEmbedder;
 use crate::tickets::{self, NewTicket, similar};
 use crate::users::{self, NewUser};
+use crate::validate::{self, Phone};
 use crate::{Db, StoreError, Tenant, jobs};
 
 /// `desk.json`.
@@ -108,8 +109,11 @@ pub async fn load(
             let new = NewCustomer {
                 name: &c.name,
                 email: &c.email,
-                phone: c.phone.as_deref(),
-                stripe_customer_id: c.stripe_customer_id.as_deref(),
+                phone: Phone::parse_optional("phone", c.phone.as_deref())?,
+                stripe_customer_id: validate::stripe_customer_id(
+                    "stripe_customer_id",
+                    c.stripe_customer_id.as_deref(),
+                )?,
             };
             customers::store::create(&mut tx, &new).await?;
         }

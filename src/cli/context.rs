@@ -1,0 +1,77 @@
+//! What commands start from: the pools, the operator's `--user` resolved to a tenant, and the
+//! tool context built once from the settings.
+
+use anyhow::Context as _;
+use clap::Args;
+use uuid::Uuid;
+
+use super::parse_uuid;
+use crate::config::DbSettings;
+use crate::knowledge::{EmbedSettings, SearchSettings};
+use crate::stripe::{Stripe, StripeSettings};
+use crate::tools::Ctx;
+use crate::{Db, Tenant, db, users};
+
+/// `--user` and `--json`, shared by every command that acts for one tenant.
+#[derive(Debug, Clone, Args)]
+pub struct TenantArgs {
+    /// The tenant's id (users.id; `users list` shows them).
+    #[arg(long, value_parser = parse_uuid)]
+    pub user: Uuid,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TenantArgs {
+    /// The tenant `--user` names, checked to exist. `--user` is trusted operator input.
+    pub async fn tenant(&self, db: &Db) -> anyhow::Result<Tenant> {
+        operator_tenant(db, self.user).await
+    }
+}
+
+/// The tenant `user` names, checked to exist, or "no user …".
+pub async fn operator_tenant(db: &Db, user: Uuid) -> anyhow::Result<Tenant> {
+    users::store::resolve_operator_tenant(db, user)
+        .await
+        .with_context(|| format!("no user {user}"))
+}
+
+/// The service-role pool, checked for pgvector.
+pub async fn service_db(settings: &DbSettings) -> anyhow::Result<Db> {
+    let pool = db::connect(
+        "DATABASE_URL",
+        settings.service_url()?,
+        settings.database_max_connections,
+    )
+    .await?;
+    db::check_pgvector(&pool).await?;
+    Ok(Db::new(pool))
+}
+
+/// The owner-role pool, for migrations and the operator's cross-tenant commands.
+pub async fn owner_pool(settings: &DbSettings) -> anyhow::Result<sqlx::PgPool> {
+    Ok(db::connect("DATABASE_OWNER_URL", settings.owner_url()?, 2).await?)
+}
+
+/// The tool layer's context for `db`, built once: Stripe when SECRETS_KEY is set (an invalid one
+/// stops the command), the knowledge base when the embedding model loads. A missing part is
+/// logged, and the tools that need it answer that it is not configured.
+pub fn tool_ctx(
+    db: Db,
+    stripe: &StripeSettings,
+    embed: &EmbedSettings,
+    search: &SearchSettings,
+) -> anyhow::Result<Ctx> {
+    let mut ctx = Ctx::new(db);
+    if stripe.secrets_key.is_some() {
+        ctx = ctx.with_stripe(Stripe::from_settings(stripe)?);
+    } else {
+        tracing::warn!("SECRETS_KEY is not set: the Stripe tools are unavailable");
+    }
+    match embed.build() {
+        Ok(embedder) => ctx = ctx.with_knowledge(embedder, search.clone()),
+        Err(e) => tracing::warn!(error = %e, "search_knowledge is unavailable"),
+    }
+    Ok(ctx)
+}

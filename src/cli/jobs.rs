@@ -1,0 +1,65 @@
+//! `jobs list | retry`: the work queue across tenants, as the owner role.
+
+use clap::Subcommand;
+use uuid::Uuid;
+
+use super::context::owner_pool;
+use super::{parse_uuid, print_json};
+use crate::config::DbSettings;
+use crate::jobs;
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobsCmd {
+    /// List jobs of every tenant, newest first (owner connection).
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_parser = ["queued", "running", "done", "dead"])]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead (or done) job again with a fresh set of attempts (owner connection).
+    Retry {
+        #[arg(value_parser = parse_uuid)]
+        job: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) async fn run(db: &DbSettings, cmd: JobsCmd) -> anyhow::Result<()> {
+    let owner = owner_pool(db).await?;
+    match cmd {
+        JobsCmd::List {
+            status,
+            limit,
+            json,
+        } => {
+            let rows = jobs::store::list(&owner, status.as_deref(), limit).await?;
+            if json {
+                return print_json(&serde_json::json!({ "jobs": rows }));
+            }
+            for j in rows {
+                println!(
+                    "{}  {:<7} attempts {}/{}  ticket {}  {}",
+                    j.id,
+                    j.status,
+                    j.attempts,
+                    j.max_attempts,
+                    j.ticket_id,
+                    j.last_error.unwrap_or_default()
+                );
+            }
+        }
+        JobsCmd::Retry { job, json } => {
+            let row = jobs::store::retry(&owner, job).await?;
+            if json {
+                return print_json(&row);
+            }
+            println!("job {} queued again", row.id);
+        }
+    }
+    Ok(())
+}

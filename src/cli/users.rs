@@ -1,0 +1,61 @@
+//! `users create`: tenants (the people or organisations that run a desk).
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::context::service_db;
+use super::print_json;
+use crate::config::{DbSettings, Secret};
+use crate::users::{self, NewUser};
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCmd {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Read a password (at least 8 characters) from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) async fn run(settings: &DbSettings, cmd: UsersCmd) -> anyhow::Result<()> {
+    let UsersCmd::Create {
+        name,
+        email,
+        password_stdin,
+        json,
+    } = cmd;
+    let password = if password_stdin {
+        Some(read_secret_line().context("reading the password from stdin")?)
+    } else {
+        None
+    };
+    let db = service_db(settings).await?;
+    let new = NewUser {
+        name: &name,
+        email: &email,
+        password: password.as_ref(),
+    };
+    let (_, user) = users::store::create(&db, &new).await?;
+    if json {
+        return print_json(&user);
+    }
+    println!("created user {} ({} <{}>)", user.id, user.name, user.email);
+    Ok(())
+}
+
+/// The first line of stdin, without its line ending: how secrets reach the CLI (a flag would
+/// show in `ps`).
+pub(super) fn read_secret_line() -> std::io::Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
+}

@@ -1,0 +1,112 @@
+//! What every tool call runs with: the dependencies built once at start-up ([`Ctx`]) and who
+//! the call acts for ([`Caller`]).
+//!
+//! Every caller of the tool layer — the MCP server, the triage loop, the offline engine, the
+//! REST API — builds one [`Ctx`] from the settings and passes it to each call with the
+//! [`Caller`] it authenticated. Nothing is installed in a process global, so two contexts (a
+//! test's loopback Stripe next to the real one, say) never interfere.
+
+use std::sync::Arc;
+
+use super::ToolError;
+use crate::audit::{AuditLog, Transport};
+use crate::knowledge::{SearchSettings, SharedEmbedder};
+use crate::stripe::Stripe;
+use crate::{Db, Tenant};
+
+/// The embedder and search settings `search_knowledge` needs.
+pub struct Knowledge {
+    pub embedder: SharedEmbedder,
+    pub settings: SearchSettings,
+}
+
+/// The tool layer's dependencies. Cheap to clone: everything behind it is shared.
+#[derive(Clone)]
+pub struct Ctx {
+    db: Db,
+    audit: AuditLog,
+    stripe: Option<Arc<Stripe>>,
+    knowledge: Option<Arc<Knowledge>>,
+}
+
+impl Ctx {
+    /// A context with the database only: calls are audited directly, Stripe and the knowledge
+    /// base answer that they are not configured.
+    pub fn new(db: Db) -> Self {
+        Self {
+            audit: AuditLog::direct(db.clone()),
+            db,
+            stripe: None,
+            knowledge: None,
+        }
+    }
+
+    /// Records calls through `audit` (the HTTP server's batched writer) instead.
+    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Gives the Stripe tools this client.
+    pub fn with_stripe(mut self, stripe: impl Into<Arc<Stripe>>) -> Self {
+        self.stripe = Some(stripe.into());
+        self
+    }
+
+    /// Gives `search_knowledge` this embedder and these settings.
+    pub fn with_knowledge(mut self, embedder: SharedEmbedder, settings: SearchSettings) -> Self {
+        self.knowledge = Some(Arc::new(Knowledge { embedder, settings }));
+        self
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The Stripe client, or a tool error that says what an operator must set up.
+    pub fn stripe(&self) -> Result<&Stripe, ToolError> {
+        self.stripe.as_deref().ok_or_else(|| {
+            ToolError::Unavailable(
+                "Stripe is not configured on this server: an operator should set SECRETS_KEY"
+                    .into(),
+            )
+        })
+    }
+
+    /// The embedder and search settings, when the server has an embedding model.
+    pub fn knowledge(&self) -> Option<&Knowledge> {
+        self.knowledge.as_deref()
+    }
+}
+
+/// How far inside its tenant a call may read. Checked by the tool layer, never by a tool's
+/// arguments (issue J1 adds the triage loop's narrower scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The tenant's staff (MCP clients, the REST API): everything the tenant owns.
+    Tenant,
+}
+
+/// Who a call acts for: the tenant (from a verified token or a dequeued job row), the scope
+/// within it, and the door the call came through (recorded in the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: Tenant,
+    pub scope: Scope,
+    pub transport: Transport,
+}
+
+impl Caller {
+    /// A member of the tenant's staff, through `transport`.
+    pub fn staff(tenant: Tenant, transport: Transport) -> Self {
+        Self {
+            tenant,
+            scope: Scope::Tenant,
+            transport,
+        }
+    }
+}
