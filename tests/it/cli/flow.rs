@@ -182,3 +182,19 @@ async fn migrate_is_idempotent_and_stats_counts_every_tenant() {
     assert_eq!(stats["totals"]["tickets"], 2);
     assert_eq!(stats["per_user"].as_array().expect("per user").len(), 2);
 }
+
+#[tokio::test]
+async fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let t = TestDb::new().await;
+    // The worker logs at info level as it starts; its stderr here is a pipe, not a terminal.
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2");
+    let r = super::run_env(
+        Some(&t),
+        &["worker", "--once"],
+        None,
+        &[("EMBED_MODEL_DIR", model)],
+    );
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stderr.contains("worker starting"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\x1b'), "ANSI escapes in {:?}", r.stderr);
+}

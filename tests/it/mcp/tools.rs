@@ -241,7 +241,11 @@ async fn get_ticket_returns_the_thread_with_drafts_marked() {
     let stored = call(&t.db, &a.tenant, "draft_reply", draft)
         .await
         .expect("draft");
-    assert_eq!(stored["draft"]["sender"], "ai");
+    assert_eq!(
+        stored["draft"]["sender_type"], "ai",
+        "the name used everywhere"
+    );
+    assert_eq!(stored["draft"]["sender"], "ai", "the documented alias");
     assert_eq!(stored["draft"]["draft_state"], json!(DraftState::Draft));
     let thread = call(&t.db, &a.tenant, "get_ticket", json!({"ticket_id": id}))
         .await
