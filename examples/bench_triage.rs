@@ -62,7 +62,7 @@ async fn run(owner_url: &str, app_url: &str, n: usize, concurrency: usize) -> an
         .connect(owner_url)
         .await?;
     db::migrate(&owner).await?;
-    let pool = db::connect("DATABASE_URL", &Secret::from_str(app_url)?, 16).await?;
+    let pool = db::connect("DATABASE_URL", &Secret::from_str(app_url)?, 16, None).await?;
     let db = Db::new(pool);
     let (tenant, _) = users::store::create(
         &db,

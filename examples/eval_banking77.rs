@@ -286,7 +286,7 @@ async fn product_path(
         .connect(owner_url)
         .await?;
     db::migrate(&owner).await?;
-    let pool = db::connect("DATABASE_URL", &Secret::from_str(app_url)?, 4).await?;
+    let pool = db::connect("DATABASE_URL", &Secret::from_str(app_url)?, 4, None).await?;
     let db = Db::new(pool);
     let (tenant, _) = users::store::create(
         &db,

@@ -187,6 +187,11 @@ if [ -z "$(admin_psql -d postgres -c "select 1 from pg_database where datname = 
   log "creating database $DB_NAME"
   admin_psql -d postgres -c "CREATE DATABASE $DB_NAME OWNER $OWNER_ROLE" >/dev/null
 fi
+# SECURITY.md D4: no temporary objects for anyone but the owner, so that no caller can shadow a
+# table a SECURITY DEFINER function uses. (The migrations revoke it too; a database made with
+# CREATE DATABASE … TEMPLATE does not inherit database privileges, so the test suite revokes it on
+# each of its databases.)
+admin_psql -d postgres -c "REVOKE TEMPORARY ON DATABASE $DB_NAME FROM PUBLIC" >/dev/null
 # pgvector is created by the superuser once; migrations only check that it is there. template1 gets it
 # too so that databases the test suite creates as the owner have it without superuser rights.
 for db in "$DB_NAME" template1; do

@@ -64,6 +64,17 @@ pub struct DbSettings {
         default_value_t = 10
     )]
     pub database_max_connections: u32,
+
+    /// Longest a statement of the service role may run before PostgreSQL cancels it.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT", global = true, default_value = "30s",
+          value_parser = parse_duration)]
+    pub db_statement_timeout: std::time::Duration,
+
+    /// Longest a service-role connection may sit idle inside a transaction before PostgreSQL
+    /// ends it (and rolls the transaction back).
+    #[arg(long, env = "DB_IDLE_IN_TRANSACTION_TIMEOUT", global = true, default_value = "60s",
+          value_parser = parse_duration)]
+    pub db_idle_in_transaction_timeout: std::time::Duration,
 }
 
 impl DbSettings {
@@ -71,6 +82,14 @@ impl DbSettings {
         self.database_url
             .as_ref()
             .ok_or(SettingError::Missing("DATABASE_URL"))
+    }
+
+    /// The limits on every service-role connection.
+    pub fn session_limits(&self) -> crate::db::SessionLimits {
+        crate::db::SessionLimits {
+            statement_timeout: self.db_statement_timeout,
+            idle_in_transaction: self.db_idle_in_transaction_timeout,
+        }
     }
 
     pub fn owner_url(&self) -> Result<&Secret, SettingError> {

@@ -13,6 +13,7 @@ pub mod customers;
 pub mod db;
 pub mod jobs;
 pub mod knowledge;
+pub mod limits;
 pub mod llm;
 pub mod mcp;
 pub mod messages;

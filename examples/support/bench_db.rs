@@ -36,7 +36,13 @@ pub async fn bench_db(name: &str) -> anyhow::Result<(PgPool, Db)> {
         .connect(&with_db(&owner_url, name)?)
         .await?;
     db::migrate(&owner).await?;
-    let pool = db::connect("DATABASE_URL", &Secret::new(with_db(&app_url, name)?), 4).await?;
+    let pool = db::connect(
+        "DATABASE_URL",
+        &Secret::new(with_db(&app_url, name)?),
+        4,
+        None,
+    )
+    .await?;
     Ok((owner, Db::new(pool)))
 }
 

@@ -5,10 +5,11 @@ use anyhow::Context as _;
 use clap::Args;
 use uuid::Uuid;
 
+use super::Cli;
 use super::parse_uuid;
 use crate::config::DbSettings;
-use crate::knowledge::{EmbedSettings, SearchSettings};
-use crate::stripe::{Stripe, StripeSettings};
+use crate::limits::LimitedEmbedder;
+use crate::stripe::Stripe;
 use crate::tools::Ctx;
 use crate::{Db, Tenant, db, users};
 
@@ -43,6 +44,7 @@ pub async fn service_db(settings: &DbSettings) -> anyhow::Result<Db> {
         "DATABASE_URL",
         settings.service_url()?,
         settings.database_max_connections,
+        Some(settings.session_limits()),
     )
     .await?;
     db::check_pgvector(&pool).await?;
@@ -51,26 +53,24 @@ pub async fn service_db(settings: &DbSettings) -> anyhow::Result<Db> {
 
 /// The owner-role pool, for migrations and the operator's cross-tenant commands.
 pub async fn owner_pool(settings: &DbSettings) -> anyhow::Result<sqlx::PgPool> {
-    Ok(db::connect("DATABASE_OWNER_URL", settings.owner_url()?, 2).await?)
+    Ok(db::connect("DATABASE_OWNER_URL", settings.owner_url()?, 2, None).await?)
 }
 
 /// The tool layer's context for `db`, built once: Stripe when SECRETS_KEY is set (an invalid one
 /// stops the command), the knowledge base when the embedding model loads. A missing part is
 /// logged, and the tools that need it answer that it is not configured.
-pub fn tool_ctx(
-    db: Db,
-    stripe: &StripeSettings,
-    embed: &EmbedSettings,
-    search: &SearchSettings,
-) -> anyhow::Result<Ctx> {
-    let mut ctx = Ctx::new(db);
-    if stripe.secrets_key.is_some() {
-        ctx = ctx.with_stripe(Stripe::from_settings(stripe)?);
+pub fn tool_ctx(db: Db, cli: &Cli) -> anyhow::Result<Ctx> {
+    let mut ctx = Ctx::new(db).with_limits(cli.limits.clone());
+    if cli.stripe.secrets_key.is_some() {
+        ctx = ctx.with_stripe(Stripe::from_settings(&cli.stripe)?);
     } else {
         tracing::warn!("SECRETS_KEY is not set: the Stripe tools are unavailable");
     }
-    match embed.build() {
-        Ok(embedder) => ctx = ctx.with_knowledge(embedder, search.clone()),
+    match cli.embed.build() {
+        Ok(embedder) => {
+            let embedder = LimitedEmbedder::wrap(embedder, cli.limits.embed_concurrency);
+            ctx = ctx.with_knowledge(embedder, cli.search.clone());
+        }
         Err(e) => tracing::warn!(error = %e, "search_knowledge is unavailable"),
     }
     Ok(ctx)

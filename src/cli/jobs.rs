@@ -42,13 +42,18 @@ pub(super) async fn run(db: &DbSettings, cmd: JobsCmd) -> anyhow::Result<()> {
                 return print_json(&serde_json::json!({ "jobs": rows }));
             }
             for j in rows {
+                let subject = match (j.ticket_id, j.payload_id) {
+                    (Some(ticket), _) => format!("ticket {ticket}"),
+                    (None, Some(payload)) => format!("payload {payload}"),
+                    (None, None) => String::new(),
+                };
                 println!(
-                    "{}  {:<7} attempts {}/{}  ticket {}  {}",
+                    "{}  {:<12} {:<7} attempts {}/{}  {subject}  {}",
                     j.id,
+                    j.kind.as_str(),
                     j.status,
                     j.attempts,
                     j.max_attempts,
-                    j.ticket_id,
                     j.last_error.unwrap_or_default()
                 );
             }

@@ -47,6 +47,8 @@ pub struct Cli {
     pub search: SearchSettings,
     #[command(flatten)]
     pub stripe: crate::stripe::StripeSettings,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -133,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&cli, args.clone()).await,
         Command::Worker(args) => {
             let db = context::service_db(&cli.db).await?;
-            let ctx = context::tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
+            let ctx = context::tool_ctx(db, &cli)?;
             worker::run(ctx, &cli.llm, args.clone()).await
         }
         Command::Jobs(cmd) => jobs::run(&cli.db, cmd.clone()).await,

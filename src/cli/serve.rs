@@ -79,12 +79,12 @@ pub(super) async fn run(cli: &Cli, args: ServeArgs) -> anyhow::Result<()> {
         operator_tenant(&db, tenant.id())
             .await
             .with_context(|| format!("{TOKEN_ENV} names no existing user"))?;
-        let ctx = tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
+        let ctx = tool_ctx(db, cli)?;
         return mcp::stdio::serve(ctx, tenant).await;
     }
     let addr = args.http.context("give --stdio or --http [ADDR]")?;
     let db = service_db(&cli.db).await?;
-    let ctx = tool_ctx(db, &cli.stripe, &cli.embed, &cli.search)?;
+    let ctx = tool_ctx(db, cli)?;
     let config = HttpConfig {
         allowed_origins: args.allowed_origins,
         allowed_hosts: args.allowed_hosts,

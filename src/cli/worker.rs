@@ -36,6 +36,7 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
     let engine = Engine::from_settings(llm, &ctx)?;
     tracing::info!(engine = %engine.label(), "triage engine");
     let db = ctx.db().clone();
+    let max_running_per_tenant = ctx.limits().settings.tenant_max_running_jobs;
     let limits = Limits {
         max_turns: args.max_turns.max(1),
         ..Limits::default()
@@ -44,6 +45,7 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
     let opts = WorkerOptions {
         concurrency: usize::from(args.concurrency),
         lease: args.lease,
+        max_running_per_tenant,
         ..WorkerOptions::default()
     };
     tracing::info!(worker = %opts.worker_id, concurrency = opts.concurrency, "worker starting");

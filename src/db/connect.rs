@@ -35,12 +35,35 @@ pub enum ConnectError {
     Migrate(String),
 }
 
+/// Limits PostgreSQL enforces on every connection of a pool (SECURITY.md D5): a statement that
+/// runs longer is cancelled, and a transaction left idle longer is ended, so that no request can
+/// hold a connection or a lock indefinitely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout` (`DB_STATEMENT_TIMEOUT`).
+    pub statement_timeout: Duration,
+    /// `idle_in_transaction_session_timeout` (`DB_IDLE_IN_TRANSACTION_TIMEOUT`).
+    pub idle_in_transaction: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(30),
+            idle_in_transaction: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Opens a pool for the URL held in `setting` (named in errors; the URL itself never is, since it
-/// carries a password). Fails fast, with one sentence, when the server cannot be reached.
+/// carries a password), with `limits` on every connection when given (the service role's pool;
+/// the owner's runs migrations, which may take longer). Fails fast, with one sentence, when the
+/// server cannot be reached.
 pub async fn connect(
     setting: &'static str,
     url: &Secret,
     max_connections: u32,
+    limits: Option<SessionLimits>,
 ) -> Result<PgPool, ConnectError> {
     let scheme_ok = ["postgres://", "postgresql://"]
         .iter()
@@ -51,10 +74,21 @@ pub async fn connect(
             reason: "it must start with postgres:// or postgresql://".into(),
         });
     }
-    let options = PgConnectOptions::from_str(url.expose()).map_err(|e| ConnectError::BadUrl {
-        setting,
-        reason: strip_url(&e.to_string()),
-    })?;
+    let mut options =
+        PgConnectOptions::from_str(url.expose()).map_err(|e| ConnectError::BadUrl {
+            setting,
+            reason: strip_url(&e.to_string()),
+        })?;
+    if let Some(l) = limits {
+        let ms = |d: Duration| d.as_millis().max(1).to_string();
+        options = options.options([
+            ("statement_timeout", ms(l.statement_timeout)),
+            (
+                "idle_in_transaction_session_timeout",
+                ms(l.idle_in_transaction),
+            ),
+        ]);
+    }
     let target = format!(
         "{}:{}/{}",
         options.get_host(),

@@ -13,8 +13,29 @@ pub enum StoreError {
     /// Input that failed validation before reaching the database.
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// PostgreSQL ended the work at a limit of the connection: `setting` names it.
+    #[error("the database stopped the request at {setting}")]
+    Timeout { setting: &'static str },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        // 57014 query_canceled (statement_timeout), 25P03 idle_in_transaction_session_timeout.
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code().map(|c| c.into_owned()));
+        match code.as_deref() {
+            Some("57014") => Self::Timeout {
+                setting: "DB_STATEMENT_TIMEOUT",
+            },
+            Some("25P03") => Self::Timeout {
+                setting: "DB_IDLE_IN_TRANSACTION_TIMEOUT",
+            },
+            _ => Self::Database(e),
+        }
+    }
 }
 
 impl StoreError {
@@ -27,7 +48,7 @@ impl StoreError {
 
     /// True for failures of the infrastructure rather than of the request.
     pub fn is_infrastructure(&self) -> bool {
-        matches!(self, Self::Database(_))
+        matches!(self, Self::Database(_) | Self::Timeout { .. })
     }
 }
 
@@ -42,5 +63,5 @@ pub fn constraint_violation(err: sqlx::Error, known: &[KnownConstraint<'_>]) -> 
     {
         return make();
     }
-    StoreError::Database(err)
+    StoreError::from(err)
 }

@@ -4,7 +4,7 @@ mod connect;
 mod cursor;
 mod error;
 
-pub use connect::{ConnectError, check_pgvector, connect, migrate};
+pub use connect::{ConnectError, SessionLimits, check_pgvector, connect, migrate};
 pub use cursor::{Cursor, CursorError};
 pub use error::{StoreError, constraint_violation};
 

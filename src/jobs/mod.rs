@@ -1,5 +1,6 @@
-//! The triage work queue (SECURITY.md Q1–Q4): jobs enqueued in the transaction that causes them,
-//! claimed with `FOR UPDATE SKIP LOCKED` under a lease, retried with capped exponential backoff and
+//! The work queue (SECURITY.md Q1–Q5, D5): jobs of every kind enqueued in the transaction that
+//! causes them, claimed fairly across tenants with `FOR UPDATE SKIP LOCKED` under a lease (at most
+//! `TENANT_MAX_RUNNING_JOBS` leased per tenant), retried with capped exponential backoff and
 //! jitter, and `dead` after their last attempt, where an operator can see and retry them.
 
 pub mod store;
@@ -13,14 +14,42 @@ use uuid::Uuid;
 
 use crate::Tenant;
 
+/// What a job is for; each kind has its handler and the references it needs (the CHECK
+/// `jobs_kind_references` in the migrations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Draft a reply for a ticket (`ticket_id`) or a customer message on it (`message_id`).
+    Triage,
+    /// Send an agent or approved reply (`message_id`) on a ticket by email.
+    Deliver,
+    /// Act on a stored Stripe event (`payload_id`).
+    StripeEvent,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Triage => "triage",
+            Self::Deliver => "deliver",
+            Self::StripeEvent => "stripe_event",
+        }
+    }
+}
+
 /// A job a worker holds the lease of. Its tenant comes from the job row, never from its payload.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedJob {
     pub user_id: Uuid,
     pub id: Uuid,
-    pub ticket_id: Uuid,
-    /// The customer message that caused the job; `None` when a new ticket did.
+    pub kind: JobKind,
+    /// The ticket the job acts on; `None` for kinds that have none (a Stripe event).
+    pub ticket_id: Option<Uuid>,
+    /// The message that caused the job (triage) or is to be sent (deliver).
     pub message_id: Option<Uuid>,
+    /// A row of the kind's own table (the stored event of a stripe_event job).
+    pub payload_id: Option<Uuid>,
     /// Attempts so far, this one included.
     pub attempts: i32,
     pub max_attempts: i32,
@@ -32,9 +61,9 @@ impl ClaimedJob {
         Tenant::from_trusted_operator_input(self.user_id)
     }
 
-    /// The id an ai draft for this job answers: the message, or the ticket for a new ticket.
-    pub fn trigger_id(&self) -> Uuid {
-        self.message_id.unwrap_or(self.ticket_id)
+    /// The id an ai draft for a triage job answers: the message, or the ticket for a new ticket.
+    pub fn trigger_id(&self) -> Option<Uuid> {
+        self.message_id.or(self.ticket_id)
     }
 }
 
@@ -43,15 +72,17 @@ impl ClaimedJob {
 pub struct Job {
     pub user_id: Uuid,
     pub id: Uuid,
-    pub kind: String,
-    pub ticket_id: Uuid,
+    pub kind: JobKind,
+    pub ticket_id: Option<Uuid>,
     pub message_id: Option<Uuid>,
+    pub payload_id: Option<Uuid>,
     pub status: String,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTime<Utc>,
     pub locked_by: Option<String>,
     pub locked_until: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, or the limit that stopped a job that ended anyway.
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{ClaimedJob, Job};
+use super::{ClaimedJob, Job, JobKind};
 use crate::{Db, StoreError, TenantTx};
 
 /// Enqueues triage for a ticket (`message_id = None`) or for a customer message, in the caller's
@@ -20,7 +20,8 @@ pub async fn enqueue_triage(
     let user_id = tx.user_id();
     sqlx::query(
         // language=PostgreSQL
-        "INSERT INTO jobs (user_id, id, ticket_id, message_id) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
+         VALUES ($1, $2, 'triage', $3, $4) \
          ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO NOTHING",
     )
     .bind(user_id)
@@ -32,36 +33,58 @@ pub async fn enqueue_triage(
     Ok(())
 }
 
-/// Claims up to `batch` due jobs of any tenant (see `claim_jobs` in the migrations).
-pub async fn claim(
-    db: &Db,
-    worker: &str,
-    batch: u32,
-    lease: Duration,
-) -> Result<Vec<ClaimedJob>, StoreError> {
+/// What a claim asks for.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    /// Names this worker in `jobs.locked_by`.
+    pub worker: &'a str,
+    /// Jobs at most.
+    pub batch: u32,
+    /// How long the jobs are this worker's (at most an hour).
+    pub lease: Duration,
+    /// Only jobs of these kinds: the ones this worker has handlers for.
+    pub kinds: &'a [JobKind],
+    /// Leases one tenant may hold at once (`TENANT_MAX_RUNNING_JOBS`).
+    pub per_tenant: u32,
+}
+
+/// Claims due jobs of any tenant, tenants taking turns (see `claim_jobs` in the migrations).
+pub async fn claim(db: &Db, claim: &Claim<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
+    let kinds: Vec<&str> = claim.kinds.iter().map(|k| k.as_str()).collect();
     let rows = sqlx::query_as::<_, ClaimedJob>(
         // language=PostgreSQL
-        "SELECT user_id, id, ticket_id, message_id, attempts, max_attempts FROM claim_jobs($1, $2, $3)",
+        "SELECT user_id, id, kind, ticket_id, message_id, payload_id, attempts, max_attempts \
+         FROM claim_jobs($1, $2, $3, $4, $5)",
     )
-    .bind(worker)
-    .bind(i32::try_from(batch).unwrap_or(100))
-    .bind(i32::try_from(lease.as_secs()).unwrap_or(i32::MAX))
+    .bind(claim.worker)
+    .bind(i32::try_from(claim.batch).unwrap_or(100))
+    .bind(i32::try_from(claim.lease.as_secs()).unwrap_or(i32::MAX))
+    .bind(kinds)
+    .bind(i32::try_from(claim.per_tenant).unwrap_or(100))
     .fetch_all(db.pool())
     .await?;
     Ok(rows)
 }
 
-/// Marks a job done; only the worker that holds the lease can. False when it no longer does.
-pub async fn complete(tx: &mut TenantTx, job: Uuid, worker: &str) -> Result<bool, StoreError> {
+/// Marks a job done, with a note when a limit shaped its result; only the worker that holds the
+/// lease can. False when it no longer does.
+pub async fn complete(
+    tx: &mut TenantTx,
+    job: Uuid,
+    worker: &str,
+    note: Option<&str>,
+) -> Result<bool, StoreError> {
     let user_id = tx.user_id();
+    let note: Option<String> = note.map(|n| n.chars().take(2000).collect());
     let r = sqlx::query(
         // language=PostgreSQL
-        "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL \
+        "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = $4 \
          WHERE user_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3",
     )
     .bind(user_id)
     .bind(job)
     .bind(worker)
+    .bind(note)
     .execute(tx.conn())
     .await?;
     Ok(r.rows_affected() == 1)
@@ -119,8 +142,8 @@ pub async fn list(
 ) -> Result<Vec<Job>, StoreError> {
     let rows = sqlx::query_as::<_, Job>(
         // language=PostgreSQL
-        "SELECT user_id, id, kind, ticket_id, message_id, status, attempts, max_attempts, run_at, \
-                locked_by, locked_until, last_error, created_at, updated_at \
+        "SELECT user_id, id, kind, ticket_id, message_id, payload_id, status, attempts, \
+                max_attempts, run_at, locked_by, locked_until, last_error, created_at, updated_at \
          FROM jobs WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(status)
@@ -137,8 +160,9 @@ pub async fn retry(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
         "UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), locked_by = NULL, \
                 locked_until = NULL \
          WHERE id = $1 AND status IN ('dead', 'done') \
-         RETURNING user_id, id, kind, ticket_id, message_id, status, attempts, max_attempts, run_at, \
-                   locked_by, locked_until, last_error, created_at, updated_at",
+         RETURNING user_id, id, kind, ticket_id, message_id, payload_id, status, attempts, \
+                   max_attempts, run_at, locked_by, locked_until, last_error, created_at, \
+                   updated_at",
     )
     .bind(id)
     .fetch_optional(owner)

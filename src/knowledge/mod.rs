@@ -66,6 +66,6 @@ pub enum KnowledgeError {
 
 impl From<sqlx::Error> for KnowledgeError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(e))
+        Self::Store(StoreError::from(e))
     }
 }

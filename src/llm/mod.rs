@@ -1,6 +1,8 @@
 //! An OpenAI-compatible chat model (OpenAI, Ollama, vLLM, llama.cpp's server all speak it),
 //! through async-openai, with errors classified for the work queue's retries.
 
+pub mod usage;
+
 use std::time::Duration;
 
 use async_openai::Client;

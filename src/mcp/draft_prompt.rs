@@ -39,7 +39,7 @@ pub async fn get(
         .ok_or_else(|| McpError::invalid_params("missing argument `ticket_id`", None))?;
     let ticket_id = Uuid::parse_str(ticket_id.trim())
         .map_err(|_| McpError::invalid_params("argument `ticket_id` is not a UUID", None))?;
-    let thread = tools::get_ticket(ctx, caller, GetTicketArgs { ticket_id })
+    let thread = tools::get_ticket(ctx, caller, GetTicketArgs::new(ticket_id))
         .await
         .map_err(|e| match e {
             ToolError::NotFound(what) => {

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::JwtAuth;
+use crate::limits::Refused;
+use crate::tools::Ctx;
 
 /// Shared by the middleware and the metadata route.
 pub struct Guard {
@@ -72,6 +74,44 @@ pub async fn require_bearer(
             unauthorized(&guard, Some(&e.to_string()))
         }
     }
+}
+
+/// Refuses a tenant's request past `TENANT_REQUESTS_PER_MINUTE` with `429` and `Retry-After`;
+/// runs after [`require_bearer`], which put the tenant in the request.
+pub async fn limit_requests(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
+    let Some(tenant) = req.extensions().get::<crate::Tenant>().copied() else {
+        return next.run(req).await;
+    };
+    match ctx.limits().requests.check(&tenant) {
+        Ok(()) => next.run(req).await,
+        Err(refused) => {
+            tracing::info!(%tenant, "refused a request over TENANT_REQUESTS_PER_MINUTE");
+            too_many_requests(&refused)
+        }
+    }
+}
+
+/// `429` with `Retry-After` and a problem document naming the limit.
+pub fn too_many_requests(refused: &Refused) -> Response {
+    let body = json!({
+        "type": "https://support-agent.dev/problems/rate-limited",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": refused.to_string(),
+        "limit": refused.setting,
+        "retry_after": refused.retry_after_secs(),
+    });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(refused.retry_after_secs()),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
 }
 
 /// 401 with `WWW-Authenticate: Bearer resource_metadata="…"` (RFC 9728 §5.1), plus

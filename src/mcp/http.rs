@@ -103,7 +103,8 @@ impl HttpServer {
             .with_max_request_body_bytes(config.max_body_bytes)
             .with_cancellation_token(shutdown.child_token());
         let audit = AuditLog::spawn(db.clone());
-        let handler = SupportServer::new(ctx.with_audit(audit.clone()), TenantSource::PerRequest);
+        let ctx = ctx.with_audit(audit.clone());
+        let handler = SupportServer::new(ctx.clone(), TenantSource::PerRequest);
         let mcp = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
@@ -111,6 +112,7 @@ impl HttpServer {
         );
         let mcp = Router::new()
             .nest_service("/mcp", mcp)
+            .layer(middleware::from_fn_with_state(ctx, guard::limit_requests))
             .layer(middleware::from_fn_with_state(
                 guard.clone(),
                 guard::require_bearer,

@@ -54,7 +54,7 @@ pub async fn read(ctx: &Ctx, caller: &Caller, uri: &str) -> Result<ReadResourceR
     })?;
     let text = match kind {
         "ticket" => {
-            let thread = tools::get_ticket(ctx, caller, GetTicketArgs { ticket_id: id })
+            let thread = tools::get_ticket(ctx, caller, GetTicketArgs::new(id))
                 .await
                 .map_err(|e| to_mcp(e, uri))?;
             ticket_markdown(&thread)

@@ -121,6 +121,13 @@ impl ServerHandler for SupportServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let caller = self.caller(&ctx)?;
+        // Over HTTP the middleware answers 429 before a request gets here; over stdio the
+        // limit is a tool error.
+        if let TenantSource::Fixed(tenant) = self.tenants
+            && let Err(refused) = self.ctx.limits().requests.check(&tenant)
+        {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
+        }
         let args = request.arguments.map_or(Value::Null, Value::Object);
         let result = tools::call(&self.ctx, &caller, &request.name, args).await;
         tool_result(result).map(Into::into)

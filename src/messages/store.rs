@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{DraftState, Message, Sender};
-use crate::db::constraint_violation;
+use crate::db::{Cursor, constraint_violation};
 use crate::validate::{self, MAX_BODY};
 use crate::{StoreError, TenantTx, jobs};
 
@@ -72,6 +72,35 @@ pub async fn add_draft(
     .map_err(ticket_not_found)
 }
 
+/// Refuses a new draft when `max_open` drafts already wait for review on the ticket
+/// (`MAX_DRAFTS_PER_TICKET`). The ticket's row is locked for the rest of the transaction, so two
+/// drafts written at once cannot both take the last place.
+pub async fn check_open_drafts(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    max_open: u32,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let open: Option<i64> = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT (SELECT count(*) FROM messages m \
+                  WHERE m.user_id = t.user_id AND m.ticket_id = t.id AND m.draft_state = 'draft') \
+         FROM tickets t WHERE t.user_id = $1 AND t.id = $2 FOR UPDATE OF t",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let open = open.ok_or(StoreError::NotFound("ticket"))?;
+    if open >= i64::from(max_open) {
+        return Err(StoreError::Conflict(format!(
+            "MAX_DRAFTS_PER_TICKET ({max_open}) reached: {open} drafts wait for review on this \
+             ticket; a person must approve or discard one before another can be written"
+        )));
+    }
+    Ok(())
+}
+
 /// The composite key (user_id, ticket_id) makes another tenant's ticket look absent.
 fn ticket_not_found(e: sqlx::Error) -> StoreError {
     constraint_violation(
@@ -80,6 +109,42 @@ fn ticket_not_found(e: sqlx::Error) -> StoreError {
             StoreError::NotFound("ticket")
         })],
     )
+}
+
+/// The latest `limit` messages of a ticket written before `before` (all of them when `None`),
+/// oldest first, and the cursor of the older ones when there are more.
+pub async fn list_latest(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    limit: i64,
+    before: Option<Cursor>,
+) -> Result<(Vec<Message>, Option<Cursor>), StoreError> {
+    let limit = limit.clamp(1, 1000);
+    let user_id = tx.user_id();
+    let mut rows = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 \
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $5",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(before.map(|c| c.created_at))
+    .bind(before.map(|c| c.id))
+    .bind(limit + 1)
+    .fetch_all(tx.conn())
+    .await?;
+    let older = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|m| Cursor {
+            created_at: m.created_at,
+            id: m.id,
+        })
+    } else {
+        None
+    };
+    rows.reverse();
+    Ok((rows, older))
 }
 
 /// A ticket's messages, oldest first.

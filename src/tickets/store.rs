@@ -82,6 +82,25 @@ pub async fn get_thread(tx: &mut TenantTx, id: Uuid) -> Result<TicketThread, Sto
     })
 }
 
+/// The ticket, its customer and its latest `limit` messages before `before` (oldest first), with
+/// the cursor of older messages when there are more.
+pub async fn get_thread_page(
+    tx: &mut TenantTx,
+    id: Uuid,
+    limit: i64,
+    before: Option<Cursor>,
+) -> Result<(TicketThread, Option<Cursor>), StoreError> {
+    let ticket = get(tx, id).await?;
+    let customer = customers::store::get(tx, ticket.customer_id).await?;
+    let (messages, older) = messages::store::list_latest(tx, id, limit, before).await?;
+    let thread = TicketThread {
+        ticket,
+        customer,
+        messages,
+    };
+    Ok((thread, older))
+}
+
 /// Newest first, filtered, one page at a time. The cursor is the position of the last row
 /// returned, so rows inserted while a client pages never shift what it has yet to see.
 pub async fn list(

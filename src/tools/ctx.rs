@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::ToolError;
 use crate::audit::{AuditLog, Transport};
 use crate::knowledge::{SearchSettings, SharedEmbedder};
+use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
 use crate::{Db, Tenant};
 
@@ -27,18 +28,26 @@ pub struct Ctx {
     audit: AuditLog,
     stripe: Option<Arc<Stripe>>,
     knowledge: Option<Arc<Knowledge>>,
+    limits: Arc<Limits>,
 }
 
 impl Ctx {
-    /// A context with the database only: calls are audited directly, Stripe and the knowledge
-    /// base answer that they are not configured.
+    /// A context with the database only: calls are audited directly, the limits are the
+    /// defaults, and Stripe and the knowledge base answer that they are not configured.
     pub fn new(db: Db) -> Self {
         Self {
             audit: AuditLog::direct(db.clone()),
             db,
             stripe: None,
             knowledge: None,
+            limits: Arc::new(Limits::default()),
         }
+    }
+
+    /// Enforces these per-tenant limits (SECURITY.md D5) instead of the defaults.
+    pub fn with_limits(mut self, settings: LimitSettings) -> Self {
+        self.limits = Arc::new(Limits::new(settings));
+        self
     }
 
     /// Records calls through `audit` (the HTTP server's batched writer) instead.
@@ -75,6 +84,11 @@ impl Ctx {
                     .into(),
             )
         })
+    }
+
+    /// The per-tenant limits and this process's request buckets.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The embedder and search settings, when the server has an embedding model.

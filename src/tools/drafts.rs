@@ -40,7 +40,9 @@ pub async fn draft_reply(
             format!("contains {kind}; a draft must never carry credentials"),
         ));
     }
+    let max_open = ctx.limits().settings.max_drafts_per_ticket;
     let mut tx = ctx.db().begin(&caller.tenant).await?;
+    store::check_open_drafts(&mut tx, args.ticket_id, max_open).await?;
     let message = store::add(&mut tx, args.ticket_id, Sender::Ai, &args.content).await?;
     tx.commit().await?;
     Ok(DraftReplyOutput {

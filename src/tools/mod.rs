@@ -149,6 +149,10 @@ impl From<StoreError> for ToolError {
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Invalid { field, reason } => Self::invalid(field, reason),
             StoreError::Conflict(msg) => Self::Conflict(msg),
+            StoreError::Timeout { setting } => Self::Unavailable(format!(
+                "the request took longer than {setting} allows; try a narrower request or again \
+                 later"
+            )),
             e @ StoreError::Database(_) => Self::Infrastructure(e),
         }
     }

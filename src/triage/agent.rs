@@ -41,10 +41,27 @@ pub enum AgentError {
     Llm(#[from] LlmError),
     /// The model did not submit within the turn, token or time budget.
     #[error("the model did not finish within its budget: {0}")]
-    Budget(String),
+    Budget(Budget),
     /// A tool failed for a reason of ours (the database), not the model's.
     #[error("a tool failed: {0}")]
     Tool(String),
+}
+
+/// Which budget a run exhausted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Budget {
+    #[error("{0} turns")]
+    Turns(u32),
+    #[error("{0} tokens used")]
+    Tokens(u32),
+    #[error("over {0:?}")]
+    Time(std::time::Duration),
+}
+
+impl Budget {
+    pub fn is_tokens(&self) -> bool {
+        matches!(self, Self::Tokens(_))
+    }
 }
 
 /// A finished run: the model's result and every id the tools showed it, so that the guard can
@@ -114,13 +131,15 @@ fn function(name: &str, description: &str, parameters: Value) -> ChatCompletionT
 }
 
 /// Runs the loop for one ticket of the caller's tenant, starting from `messages` (see
-/// [`opening`]).
+/// [`opening`]). `spent` counts the tokens the model reported, whatever the outcome, for the
+/// tenant's daily ledger.
 pub async fn run(
     ctx: &Ctx,
     caller: &Caller,
     model: &ChatModel,
     mut messages: Vec<ChatCompletionRequestMessage>,
     limits: Limits,
+    spent: &mut u32,
 ) -> Result<Outcome, AgentError> {
     let started = Instant::now();
     let offered = offered_tools();
@@ -128,12 +147,18 @@ pub async fn run(
     let mut tokens = 0u32;
     for turn in 1..=limits.max_turns {
         if started.elapsed() > limits.deadline {
-            return Err(AgentError::Budget(format!("over {:?}", limits.deadline)));
+            return Err(AgentError::Budget(Budget::Time(limits.deadline)));
         }
         let reply = model
             .complete(messages.clone(), offered.clone(), limits.max_answer_tokens)
             .await?;
         tokens = tokens.saturating_add(reply.total_tokens);
+        *spent = spent.saturating_add(reply.total_tokens);
+        // Checked before anything in the reply is used: a run past its token budget ends here,
+        // even with a result in hand (the tenant's daily budget is one of these).
+        if tokens > limits.max_tokens {
+            return Err(AgentError::Budget(Budget::Tokens(tokens)));
+        }
         let calls: Vec<ChatCompletionMessageToolCall> = reply
             .message
             .tool_calls
@@ -207,11 +232,8 @@ pub async fn run(
                 tokens,
             });
         }
-        if tokens > limits.max_tokens {
-            return Err(AgentError::Budget(format!("{tokens} tokens used")));
-        }
     }
-    Err(AgentError::Budget(format!("{} turns", limits.max_turns)))
+    Err(AgentError::Budget(Budget::Turns(limits.max_turns)))
 }
 
 /// Runs one shared tool for the model. A mistake of the model's (bad arguments, an unknown id)

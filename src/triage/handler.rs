@@ -1,24 +1,52 @@
 //! The worker's triage job: load the thread under the job's tenant, run the engine, guard the
 //! result, and store exactly one draft and the triage fields in one transaction.
+//!
+//! Two per-tenant limits shape the result (SECURITY.md D5): `TENANT_LLM_TOKENS_PER_DAY` (a job
+//! that would pass it ends with the holding reply, flagged for a person) and
+//! `MAX_DRAFTS_PER_TICKET` (no further draft; the ticket is flagged). Either is noted on the job.
 
 use std::collections::HashSet;
+
+use chrono::Utc;
+use uuid::Uuid;
 
 use super::guard::{self, Decision};
 use super::{Engine, Limits, TriageResult, agent};
 use crate::audit::Transport;
-use crate::jobs::ClaimedJob;
-use crate::llm::LlmError;
+use crate::jobs::{ClaimedJob, JobKind};
+use crate::limits::until_utc_midnight;
+use crate::llm::{LlmError, usage};
 use crate::prompts::{self, replies};
 use crate::tickets::{self, Priority, store::TriageFields};
 use crate::tools::{self, Caller, Ctx, GetTicketArgs, GetTicketOutput, ToolError};
-use crate::worker::{Handler, JobError};
-use crate::{Tenant, messages};
+use crate::worker::{Done, Handler, JobError};
+use crate::{StoreError, Tenant, messages};
 
 /// Triage as a queue handler.
 pub struct TriageHandler {
     ctx: Ctx,
     engine: Engine,
     limits: Limits,
+}
+
+/// What a triage job works on, from its row.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    ticket_id: Uuid,
+    /// The customer message answered, or the ticket itself for a new ticket.
+    trigger_id: Uuid,
+}
+
+impl Work {
+    fn of(job: &ClaimedJob) -> Result<Self, JobError> {
+        match (job.ticket_id, job.trigger_id()) {
+            (Some(ticket_id), Some(trigger_id)) => Ok(Self {
+                ticket_id,
+                trigger_id,
+            }),
+            _ => Err(JobError::Permanent("a triage job without a ticket".into())),
+        }
+    }
 }
 
 impl TriageHandler {
@@ -30,15 +58,12 @@ impl TriageHandler {
         }
     }
 
-    async fn thread(&self, caller: &Caller, job: &ClaimedJob) -> Result<GetTicketOutput, JobError> {
-        let args = GetTicketArgs {
-            ticket_id: job.ticket_id,
-        };
-        tools::get_ticket(&self.ctx, caller, args)
+    async fn thread(&self, caller: &Caller, work: Work) -> Result<GetTicketOutput, JobError> {
+        tools::get_ticket(&self.ctx, caller, GetTicketArgs::new(work.ticket_id))
             .await
             .map_err(|e| match e {
                 ToolError::Infrastructure(e) => JobError::Transient(e.to_string()),
-                other => JobError::Permanent(format!("ticket {}: {other}", job.ticket_id)),
+                other => JobError::Permanent(format!("ticket {}: {other}", work.ticket_id)),
             })
     }
 
@@ -52,24 +77,37 @@ impl TriageHandler {
     }
 
     /// Runs the engine. A model that cannot finish within its budget, or whose context overflows,
-    /// still leaves a result: the holding reply, flagged for a person.
+    /// still leaves a result: the holding reply, flagged for a person. The note says which daily
+    /// limit stopped the job, when one did.
     async fn decide(
         &self,
         caller: &Caller,
-        job: &ClaimedJob,
+        work: Work,
         thread: &GetTicketOutput,
         seen: &mut HashSet<String>,
-    ) -> Result<TriageResult, JobError> {
+    ) -> Result<(TriageResult, Option<String>), JobError> {
         match &self.engine {
             Engine::Llm(model) => {
+                let cap = self.ctx.limits().settings.tenant_llm_tokens_per_day;
+                let used = self.tokens_used(&caller.tenant).await?;
+                if used >= cap {
+                    return Ok((holding(), Some(token_limit_note(cap))));
+                }
+                let mut limits = self.limits;
+                let remaining = u32::try_from(cap - used).unwrap_or(u32::MAX);
+                let daily_binds = remaining < limits.max_tokens;
+                limits.max_tokens = limits.max_tokens.min(remaining);
                 let categories = self.categories(&caller.tenant).await?;
                 let request =
-                    prompts::triage_request(job.ticket_id, job.trigger_id(), thread, &categories);
+                    prompts::triage_request(work.ticket_id, work.trigger_id, thread, &categories);
                 let opening = agent::opening(request);
-                match agent::run(&self.ctx, caller, model, opening, self.limits).await {
+                let mut spent = 0;
+                let run = agent::run(&self.ctx, caller, model, opening, limits, &mut spent).await;
+                self.record_tokens(&caller.tenant, spent).await?;
+                match run {
                     Ok(outcome) => {
                         seen.extend(outcome.seen_ids);
-                        Ok(outcome.result)
+                        Ok((outcome.result, None))
                     }
                     Err(agent::AgentError::Llm(LlmError::Transient(e))) => {
                         Err(JobError::Transient(e))
@@ -78,69 +116,132 @@ impl TriageHandler {
                         Err(JobError::Permanent(e))
                     }
                     Err(agent::AgentError::Tool(e)) => Err(JobError::Transient(e)),
+                    Err(agent::AgentError::Budget(b)) if daily_binds && b.is_tokens() => {
+                        Ok((holding(), Some(token_limit_note(cap))))
+                    }
                     Err(
                         e @ (agent::AgentError::Budget(_)
                         | agent::AgentError::Llm(LlmError::ContextLengthExceeded)),
                     ) => {
-                        tracing::warn!(job = %job.id, error = %e, "triage fell back to the holding reply");
-                        Ok(holding())
+                        tracing::warn!(ticket = %work.ticket_id, error = %e, "triage fell back to the holding reply");
+                        Ok((holding(), None))
                     }
                 }
             }
             Engine::Offline(offline) => {
-                offline
-                    .triage(&self.ctx, caller, thread, job.trigger_id(), seen)
-                    .await
+                let result = offline
+                    .triage(&self.ctx, caller, thread, work.trigger_id, seen)
+                    .await?;
+                Ok((result, None))
             }
         }
     }
 
-    async fn store(&self, tenant: &Tenant, job: &ClaimedJob, d: &Decision) -> Result<(), JobError> {
+    async fn tokens_used(&self, tenant: &Tenant) -> Result<u64, JobError> {
         let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
-        let stored = messages::store::add_draft(
-            &mut tx,
-            job.ticket_id,
-            job.trigger_id(),
-            &d.reply,
-            &d.citations,
-        )
-        .await
-        .map_err(store_error)?;
+        let used = usage::today(&mut tx).await.map_err(transient)?;
+        tx.commit().await.map_err(transient)?;
+        Ok(used)
+    }
+
+    async fn record_tokens(&self, tenant: &Tenant, tokens: u32) -> Result<(), JobError> {
+        if tokens == 0 {
+            return Ok(());
+        }
+        let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
+        usage::add(&mut tx, u64::from(tokens))
+            .await
+            .map_err(transient)?;
+        tx.commit().await.map_err(transient)
+    }
+
+    /// Stores the draft and the triage fields; with `MAX_DRAFTS_PER_TICKET` drafts already
+    /// waiting, only the fields (flagged for a person), and the limit as the note.
+    async fn store(
+        &self,
+        tenant: &Tenant,
+        work: Work,
+        d: &Decision,
+    ) -> Result<Option<String>, JobError> {
+        let max_open = self.ctx.limits().settings.max_drafts_per_ticket;
+        let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
+        let mut note = None;
+        let mut needs_human = d.needs_human;
+        match messages::store::check_open_drafts(&mut tx, work.ticket_id, max_open).await {
+            Ok(()) => {
+                let stored = messages::store::add_draft(
+                    &mut tx,
+                    work.ticket_id,
+                    work.trigger_id,
+                    &d.reply,
+                    &d.citations,
+                )
+                .await
+                .map_err(store_error)?;
+                if stored.is_none() {
+                    tracing::info!(ticket = %work.ticket_id, "a draft for this message existed already; kept it");
+                }
+            }
+            Err(StoreError::Conflict(limit)) => {
+                tracing::warn!(ticket = %work.ticket_id, "{limit}");
+                needs_human = true;
+                note = Some(limit);
+            }
+            Err(e) => return Err(store_error(e)),
+        }
         let fields = TriageFields {
             category: &d.category,
             priority: d.priority,
             sentiment: d.sentiment.as_str(),
             language: d.language.as_deref(),
             confidence: d.confidence,
-            needs_human: d.needs_human,
+            needs_human,
         };
-        tickets::store::set_triage(&mut tx, job.ticket_id, &fields)
+        tickets::store::set_triage(&mut tx, work.ticket_id, &fields)
             .await
             .map_err(store_error)?;
         tx.commit().await.map_err(transient)?;
-        if stored.is_none() {
-            tracing::info!(job = %job.id, "a draft for this message existed already; kept it");
-        }
-        Ok(())
+        Ok(note)
     }
 }
 
 impl Handler for TriageHandler {
-    async fn handle(&self, job: &ClaimedJob) -> Result<(), JobError> {
+    fn kinds(&self) -> &'static [JobKind] {
+        &[JobKind::Triage]
+    }
+
+    async fn handle(&self, job: &ClaimedJob) -> Result<Done, JobError> {
+        let work = Work::of(job)?;
         let tenant = job.tenant();
         let caller = Caller::staff(tenant, Transport::Agent);
-        let thread = self.thread(&caller, job).await?;
+        let thread = self.thread(&caller, work).await?;
         let mut seen = HashSet::new();
         if let Ok(value) = serde_json::to_value(&thread) {
             guard::collect_ids(&value, &mut seen);
         }
-        let result = self.decide(&caller, job, &thread, &mut seen).await?;
-        let decision = guard::check(result, &seen, self.engine.holding_reply());
+        let (result, limited) = self.decide(&caller, work, &thread, &mut seen).await?;
+        let mut decision = guard::check(result, &seen, self.engine.holding_reply());
+        if limited.is_some() {
+            decision.needs_human = true;
+        }
         if !decision.flags.is_empty() {
             tracing::info!(job = %job.id, flags = ?decision.flags, "triage guard stepped in");
         }
-        self.store(&tenant, job, &decision).await
+        let full = self.store(&tenant, work, &decision).await?;
+        Ok(Done {
+            note: limited.or(full),
+        })
     }
+}
+
+/// The note of a job the daily token limit stopped.
+fn token_limit_note(cap: u64) -> String {
+    let resets = until_utc_midnight(Utc::now());
+    format!(
+        "TENANT_LLM_TOKENS_PER_DAY ({cap} tokens) reached for today: the holding reply was \
+         stored and the ticket flagged; the limit resets at 00:00 UTC (in {} min)",
+        resets.as_secs().div_ceil(60)
+    )
 }
 
 /// The result when no usable answer came back: the holding reply, for a person to take over.
@@ -158,11 +259,11 @@ fn holding() -> TriageResult {
     }
 }
 
-fn transient(e: crate::StoreError) -> JobError {
+fn transient(e: StoreError) -> JobError {
     JobError::Transient(e.to_string())
 }
 
-fn store_error(e: crate::StoreError) -> JobError {
+fn store_error(e: StoreError) -> JobError {
     if e.is_infrastructure() {
         transient(e)
     } else {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use run::Worker;
 
-use crate::jobs::ClaimedJob;
+use crate::jobs::{ClaimedJob, JobKind};
 
 /// Why a job failed, which decides whether it is tried again.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -24,13 +24,34 @@ pub enum JobError {
     Permanent(String),
 }
 
+/// A job that ended well, with a note when a limit shaped its result (recorded on the job,
+/// shown by `jobs list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    pub note: Option<String>,
+}
+
+impl Done {
+    pub fn with_note(note: impl Into<String>) -> Self {
+        Self {
+            note: Some(note.into()),
+        }
+    }
+}
+
 /// The work a job stands for. The tenant comes from the job row ([`ClaimedJob::tenant`]).
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<(), JobError>> + Send;
+    /// The kinds of job this handler runs: the worker claims only these.
+    fn kinds(&self) -> &'static [JobKind];
+    fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<Done, JobError>> + Send;
 }
 
 impl<H: Handler> Handler for Arc<H> {
-    fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<(), JobError>> + Send {
+    fn kinds(&self) -> &'static [JobKind] {
+        self.as_ref().kinds()
+    }
+
+    fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<Done, JobError>> + Send {
         self.as_ref().handle(job)
     }
 }
@@ -50,6 +71,8 @@ pub struct WorkerOptions {
     pub shutdown_grace: Duration,
     /// Names this worker in `jobs.locked_by`.
     pub worker_id: String,
+    /// Leases one tenant may hold at once across all workers (`TENANT_MAX_RUNNING_JOBS`).
+    pub max_running_per_tenant: u32,
 }
 
 impl Default for WorkerOptions {
@@ -60,6 +83,7 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(30),
             worker_id: format!("{}-{}", hostname(), std::process::id()),
+            max_running_per_tenant: 2,
         }
     }
 }

@@ -130,8 +130,14 @@ impl<H: Handler> Worker<H> {
     }
 
     async fn claim(&self, n: usize) -> Result<Vec<ClaimedJob>, StoreError> {
-        let n = u32::try_from(n.max(1)).unwrap_or(100);
-        jobs::store::claim(&self.db, &self.opts.worker_id, n, self.opts.lease).await
+        let claim = jobs::store::Claim {
+            worker: &self.opts.worker_id,
+            batch: u32::try_from(n.max(1)).unwrap_or(100),
+            lease: self.opts.lease,
+            kinds: self.handler.kinds(),
+            per_tenant: self.opts.max_running_per_tenant,
+        };
+        jobs::store::claim(&self.db, &claim).await
     }
 
     /// Runs one claimed job and records its outcome under the job's tenant.
@@ -152,8 +158,8 @@ impl<H: Handler> Worker<H> {
         };
         let mut tx = self.db.begin(&job.tenant()).await?;
         let (recorded, outcome) = match &result {
-            Ok(()) => (
-                jobs::store::complete(&mut tx, job.id, worker).await?,
+            Ok(done) => (
+                jobs::store::complete(&mut tx, job.id, worker, done.note.as_deref()).await?,
                 Outcome::Done,
             ),
             Err(JobError::Transient(e)) if job.attempts < job.max_attempts => {

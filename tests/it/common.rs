@@ -102,6 +102,13 @@ impl TestDb {
         .execute(&mut admin)
         .await
         .expect("create test database");
+        // Database privileges are not copied from the template (SECURITY.md D4).
+        sqlx::query(AssertSqlSafe(format!(
+            "REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("revoke TEMP on the test database");
         sqlx::query("SELECT pg_advisory_unlock(7160001)")
             .execute(&mut admin)
             .await
@@ -110,9 +117,14 @@ impl TestDb {
 
         let app_url = with_database(&app_base, &name);
         let owner_url = with_database(&owner_base, &name);
-        let pool = db::connect("DATABASE_URL", &Secret::new(app_url.clone()), max)
-            .await
-            .expect("service pool");
+        let pool = db::connect(
+            "DATABASE_URL",
+            &Secret::new(app_url.clone()),
+            max,
+            Some(db::SessionLimits::default()),
+        )
+        .await
+        .expect("service pool");
         let owner = PgPoolOptions::new()
             .max_connections(2)
             .connect(&owner_url)

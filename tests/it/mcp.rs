@@ -6,6 +6,6 @@ mod bad_input;
 mod e2e;
 mod http_auth;
 mod isolation;
-mod support;
+pub mod support;
 mod tools;
 mod writes;

@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support_agent::jobs::{self, ClaimedJob};
+use support_agent::jobs::{self, ClaimedJob, JobKind};
 use support_agent::messages::{self, Sender};
 use support_agent::tickets::{self, NewTicket};
-use support_agent::worker::{Handler, JobError, Outcome, Worker, WorkerOptions};
+use support_agent::worker::{Done, Handler, JobError, Outcome, Worker, WorkerOptions};
 use support_agent::{Db, Tenant};
 use uuid::Uuid;
 
@@ -21,13 +21,28 @@ struct Script {
 }
 
 impl Handler for Script {
-    async fn handle(&self, job: &ClaimedJob) -> Result<(), JobError> {
+    fn kinds(&self) -> &'static [JobKind] {
+        &[JobKind::Triage]
+    }
+
+    async fn handle(&self, job: &ClaimedJob) -> Result<Done, JobError> {
         self.runs.lock().expect("lock").push(job.id);
         tokio::time::sleep(self.pause).await;
         match &self.fail {
             Some(e) => Err(e.clone()),
-            None => Ok(()),
+            None => Ok(Done::default()),
         }
+    }
+}
+
+/// A claim of up to `batch` triage jobs by `worker`, with the default per-tenant cap.
+fn claim(worker: &str, batch: u32, lease: Duration) -> jobs::store::Claim<'_> {
+    jobs::store::Claim {
+        worker,
+        batch,
+        lease,
+        kinds: &[JobKind::Triage],
+        per_tenant: 2,
     }
 }
 
@@ -38,6 +53,7 @@ fn opts(id: &str) -> WorkerOptions {
         poll_interval: Duration::from_millis(200),
         shutdown_grace: Duration::from_secs(5),
         worker_id: id.into(),
+        max_running_per_tenant: 2,
     }
 }
 
@@ -148,7 +164,7 @@ async fn three_workers_on_one_queue_never_run_a_job_twice() {
 async fn an_expired_lease_is_taken_over_and_the_late_worker_cannot_record() {
     let t = TestDb::new().await;
     let (tenant, _) = one_ticket(&t.db).await;
-    let lost = jobs::store::claim(&t.db, "crashed", 1, Duration::from_secs(300))
+    let lost = jobs::store::claim(&t.db, &claim("crashed", 1, Duration::from_secs(300)))
         .await
         .expect("claim");
     assert_eq!(lost.len(), 1);
@@ -169,7 +185,7 @@ async fn an_expired_lease_is_taken_over_and_the_late_worker_cannot_record() {
     );
     let mut tx = t.db.begin(&tenant).await.expect("begin");
     assert!(
-        !jobs::store::complete(&mut tx, job.id, "crashed")
+        !jobs::store::complete(&mut tx, job.id, "crashed", None)
             .await
             .expect("complete")
     );
@@ -222,7 +238,7 @@ async fn transient_failures_back_off_then_die_and_an_operator_can_retry() {
     let ok = Worker::new(t.db.clone(), Script::default(), opts("w2"));
     let (again, outcome) = ok.run_one().await.expect("run").expect("job");
     assert_eq!((again.id, outcome), (job.id, Outcome::Done));
-    assert_eq!(job_row(&t, job.id).await.ticket_id, ticket);
+    assert_eq!(job_row(&t, job.id).await.ticket_id, Some(ticket));
 }
 
 #[tokio::test]

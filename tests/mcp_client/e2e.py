@@ -62,7 +62,7 @@ async def run(client, args):
     props = {t.name: set(t.input_schema.get("properties", {})) for t in tools}
     check(props["list_tickets"] == {"status", "priority", "customer_id", "limit", "cursor"}, "list_tickets args")
     check(props["lookup_customer"] == {"email", "customer_id", "query"}, "lookup_customer args")
-    check(props["get_ticket"] == {"ticket_id"}, "get_ticket args")
+    check(props["get_ticket"] == {"ticket_id", "messages_cursor"}, "get_ticket args")
     check(props["draft_reply"] == {"ticket_id", "content"}, "draft_reply args")
     check(props["update_ticket"] == {"ticket_id", "status", "priority"}, "update_ticket args")
 

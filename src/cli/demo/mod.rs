@@ -28,7 +28,7 @@ pub struct DemoArgs {
 pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
     let db = service_db(&cli.db).await?;
     let owner = owner_pool(&cli.db).await?;
-    let ctx = tool_ctx(db.clone(), &cli.stripe, &cli.embed, &cli.search)?;
+    let ctx = tool_ctx(db.clone(), cli)?;
     let embedder = ctx.knowledge().map(|k| k.embedder.clone());
     let desk = desk::read(&args.dir)?;
     let engine = Engine::from_settings(&cli.llm, &ctx)?;
@@ -50,10 +50,12 @@ pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let label = engine.label();
+    let max_running_per_tenant = ctx.limits().settings.tenant_max_running_jobs;
     let handler = TriageHandler::new(ctx, engine, Limits::default());
     let opts = WorkerOptions {
         concurrency: 2,
         worker_id: "demo".into(),
+        max_running_per_tenant,
         ..WorkerOptions::default()
     };
     let summary = Worker::new(db.clone(), handler, opts)

@@ -110,18 +110,46 @@ async fn views_are_security_invoker_and_definer_functions_pin_their_search_path(
         loose_views.is_empty(),
         "views without security_invoker: {loose_views:?}"
     );
-    let unpinned: Vec<String> = sqlx::query_scalar(
-        "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE n.nspname = 'public' AND p.prosecdef \
-           AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')",
+    // D4: exactly `pg_catalog, pg_temp`, so that no schema the caller controls and no temporary
+    // table comes before the catalog; tables are then written `public.…`.
+    let definers: Vec<(String, Option<Vec<String>>)> = sqlx::query_as(
+        "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = 'public' AND p.prosecdef",
     )
     .fetch_all(&t.owner)
     .await
     .expect("functions");
     assert!(
-        unpinned.is_empty(),
-        "SECURITY DEFINER without a pinned search_path: {unpinned:?}"
+        definers.iter().any(|(name, _)| name == "claim_jobs"),
+        "{definers:?}"
     );
+    for (name, config) in &definers {
+        let config = config.clone().unwrap_or_default();
+        assert!(
+            config
+                .iter()
+                .any(|c| c == "search_path=pg_catalog, pg_temp"),
+            "SECURITY DEFINER {name} must pin search_path = pg_catalog, pg_temp: {config:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn nobody_but_the_owner_may_create_temporary_tables() {
+    let t = TestDb::new().await;
+    let (app, public): (bool, bool) = sqlx::query_as(
+        "SELECT has_database_privilege('support_agent_app', current_database(), 'TEMP'), \
+                has_database_privilege('public', current_database(), 'TEMP')",
+    )
+    .fetch_one(&t.owner)
+    .await
+    .expect("privileges");
+    assert!(!app && !public, "TEMP: service role {app}, PUBLIC {public}");
+    let err = sqlx::query("CREATE TEMP TABLE jobs (id uuid)")
+        .execute(t.db.pool())
+        .await
+        .expect_err("the service role cannot create a temporary table");
+    assert!(err.to_string().contains("permission denied"), "{err}");
 }
 
 #[tokio::test]
