@@ -49,6 +49,8 @@ pub struct Cli {
     pub stripe: crate::stripe::StripeSettings,
     #[command(flatten)]
     pub limits: crate::limits::LimitSettings,
+    #[command(flatten)]
+    pub accounts: crate::accounts::AccountSettings,
     #[command(subcommand)]
     pub command: Command,
 }

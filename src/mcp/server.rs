@@ -54,10 +54,13 @@ impl SupportServer {
 
     /// Who this request acts for: the tenant's staff. Over HTTP a request without a tenant never
     /// got past the authentication middleware, so its absence here is a server fault, not a
-    /// client's.
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
-        match self.tenants {
-            TenantSource::Fixed(tenant) => Ok(Caller::staff(tenant, Transport::Stdio)),
+    /// client's; over stdio the token is checked again on every call.
+    async fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
+        match &self.tenants {
+            TenantSource::Fixed(tenant, token) => {
+                token.check().await?;
+                Ok(Caller::staff(*tenant, Transport::Stdio))
+            }
             TenantSource::PerRequest => ctx
                 .extensions
                 .get::<axum::http::request::Parts>()
@@ -120,11 +123,11 @@ impl ServerHandler for SupportServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         // Over HTTP the middleware answers 429 before a request gets here; over stdio the
         // limit is a tool error.
-        if let TenantSource::Fixed(tenant) = self.tenants
-            && let Err(refused) = self.ctx.limits().requests.check(&tenant)
+        if let TenantSource::Fixed(tenant, _) = &self.tenants
+            && let Err(refused) = self.ctx.limits().requests.check(tenant.id())
         {
             return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
         }
@@ -138,7 +141,7 @@ impl ServerHandler for SupportServer {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         let items = resources::recent_tickets(&self.ctx, &caller).await?;
         Ok(ListResourcesResult::with_all_items(items))
     }
@@ -158,7 +161,7 @@ impl ServerHandler for SupportServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         resources::read(&self.ctx, &caller, &request.uri)
             .await
             .map(Into::into)
@@ -177,7 +180,7 @@ impl ServerHandler for SupportServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         draft_prompt::get(
             &self.ctx,
             &caller,

@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL with pgvector; each test on its own database.
 //! One test binary (faster to build and link than one per file).
 
+mod accounts;
 mod cli;
 mod common;
 mod demo;

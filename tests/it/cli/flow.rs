@@ -135,7 +135,7 @@ async fn an_operator_creates_a_user_customer_ticket_and_message_then_reads_stats
     let tenant = auth
         .verify(token.stdout.trim())
         .expect("the issued token verifies");
-    assert_eq!(tenant.id().to_string(), user_id);
+    assert_eq!(tenant.tenant.id().to_string(), user_id);
 }
 
 #[tokio::test]
