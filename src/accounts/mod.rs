@@ -9,6 +9,7 @@
 pub mod api_keys;
 pub mod credentials;
 mod flows;
+pub mod issued;
 pub mod revocations;
 pub mod sessions;
 

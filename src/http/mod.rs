@@ -100,7 +100,7 @@ impl HttpServer {
             .unwrap_or_else(|| format!("http://{local}"));
         let base = base.trim_end_matches('/').to_owned();
         let db = ctx.db().clone();
-        let audit = AuditLog::spawn(db.clone());
+        let audit = ctx.audit().batched();
         let ctx = ctx.with_audit(audit.clone());
         let accounts = Arc::new(Accounts::new(
             db.clone(),

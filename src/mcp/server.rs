@@ -14,7 +14,11 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use super::{TenantSource, draft_prompt, resources};
-use crate::audit::Transport;
+use std::time::Instant;
+
+use rmcp::model::ErrorCode;
+
+use crate::audit::{CallKind, NewToolCall, Outcome, Transport};
 use crate::tools::{self, Caller, Ctx, ToolError};
 
 const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list and read tickets, \
@@ -71,6 +75,35 @@ impl SupportServer {
                     McpError::internal_error("internal error", None)
                 }),
         }
+    }
+}
+
+impl SupportServer {
+    /// Records a resource read or prompt fetch in the tenant's audit trail, like a tool call.
+    async fn audit<T>(
+        &self,
+        caller: &Caller,
+        kind: CallKind,
+        name: &'static str,
+        args: &Value,
+        started: Instant,
+        result: &Result<T, McpError>,
+    ) {
+        let outcome = match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.code == ErrorCode::RESOURCE_NOT_FOUND => Outcome::NotFound,
+            Err(e) if e.code == ErrorCode::INTERNAL_ERROR => Outcome::Error,
+            Err(_) => Outcome::Invalid,
+        };
+        let record = NewToolCall {
+            kind,
+            tool: name,
+            args_hmac: self.ctx.audit().digest(args),
+            outcome,
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            transport: caller.transport,
+        };
+        self.ctx.audit().record(&caller.tenant, record).await;
     }
 }
 
@@ -162,9 +195,24 @@ impl ServerHandler for SupportServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let caller = self.caller(&ctx).await?;
-        resources::read(&self.ctx, &caller, &request.uri)
-            .await
-            .map(Into::into)
+        let started = Instant::now();
+        let result = resources::read(&self.ctx, &caller, &request.uri).await;
+        let template = match request.uri.split_once("://") {
+            Some(("ticket", _)) => "ticket",
+            Some(("customer", _)) => "customer",
+            _ => "unknown",
+        };
+        let args = serde_json::json!({ "uri": request.uri });
+        self.audit(
+            &caller,
+            CallKind::Resource,
+            template,
+            &args,
+            started,
+            &result,
+        )
+        .await;
+        result.map(Into::into)
     }
 
     async fn list_prompts(
@@ -181,13 +229,22 @@ impl ServerHandler for SupportServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let caller = self.caller(&ctx).await?;
-        draft_prompt::get(
+        let started = Instant::now();
+        let result = draft_prompt::get(
             &self.ctx,
             &caller,
             &request.name,
             request.arguments.as_ref(),
         )
-        .await
-        .map(Into::into)
+        .await;
+        let name = if request.name == "draft_reply" {
+            "draft_reply"
+        } else {
+            "unknown"
+        };
+        let args = serde_json::json!({ "name": request.name, "arguments": request.arguments });
+        self.audit(&caller, CallKind::Prompt, name, &args, started, &result)
+            .await;
+        result.map(Into::into)
     }
 }

@@ -11,7 +11,6 @@ use rmcp::ServiceExt;
 use super::{SupportServer, TenantSource};
 use crate::Tenant;
 use crate::accounts::{Accounts, Refusal};
-use crate::audit::AuditLog;
 use crate::config::Secret;
 use crate::tools::Ctx;
 
@@ -52,7 +51,7 @@ pub async fn serve(
     tenant: Tenant,
 ) -> anyhow::Result<()> {
     // One client, one call at a time: each call is recorded before it returns.
-    let direct = AuditLog::direct(ctx.db().clone());
+    let direct = ctx.audit().unbatched();
     let ctx = ctx.with_audit(direct);
     let token = Arc::new(StdioToken { accounts, token });
     let server = SupportServer::new(ctx, TenantSource::Fixed(tenant, token));

@@ -20,6 +20,7 @@ fn settings() -> JwtSettings {
         jwt_audience: "support-agent-mcp".into(),
         jwt_public_keys: format!("ed1=EdDSA:{KEYS}/ed25519.pub.pem,rsa1=RS256:{KEYS}/rsa.pub.pem"),
         jwt_signing_key: None,
+        token_max_ttl: std::time::Duration::from_secs(90 * 86_400),
     }
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod demo;
 mod fake_llm;
+mod hardening;
 mod isolation;
 mod jwt;
 mod knowledge;

@@ -26,6 +26,7 @@ pub fn jwt_settings() -> JwtSettings {
         jwt_audience: AUDIENCE.into(),
         jwt_public_keys: String::new(),
         jwt_signing_key: None,
+        token_max_ttl: std::time::Duration::from_secs(90 * 86_400),
     }
 }
 
