@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod desk;
 pub mod http;
 pub mod jobs;
 pub mod knowledge;

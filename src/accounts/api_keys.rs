@@ -7,7 +7,17 @@ use uuid::Uuid;
 use crate::{StoreError, TenantTx};
 
 /// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+    schemars::JsonSchema,
+)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum KeyScope {
@@ -18,7 +28,7 @@ pub enum KeyScope {
 }
 
 /// A key as listed: never the key itself.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct ApiKey {
     pub id: Uuid,
     pub name: String,

@@ -22,7 +22,7 @@ use crate::validate::Email;
 use crate::{Db, StoreError, Tenant};
 
 /// A key just created: the only time its secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NewApiKey {
     pub id: Uuid,
     pub name: String,

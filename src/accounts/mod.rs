@@ -102,7 +102,7 @@ impl Principal {
 }
 
 /// A user as the account routes show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub name: String,
@@ -110,7 +110,7 @@ pub struct UserView {
 }
 
 /// What every answer that hands out tokens carries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tokens {
     pub user: UserView,
     pub access_token: String,

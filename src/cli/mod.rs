@@ -6,6 +6,7 @@
 mod context;
 mod customers;
 mod demo;
+mod drafts;
 mod jobs;
 mod knowledge;
 mod messages;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Add and list messages on a ticket.
     #[command(subcommand)]
     Messages(messages::MessagesCmd),
+    /// Approve or discard the ai drafts a person reviews.
+    #[command(subcommand)]
+    Drafts(drafts::DraftsCmd),
     /// Tickets per tenant and system-wide totals over the last N days.
     ///
     /// The one command that reads across tenants: it connects as the owner role
@@ -148,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customers(cmd) => customers::run(&cli.db, cmd.clone()).await,
         Command::Tickets(cmd) => tickets::run(&cli.db, cmd.clone()).await,
         Command::Messages(cmd) => messages::run(&cli.db, cmd.clone()).await,
+        Command::Drafts(cmd) => drafts::run(&cli.db, cmd.clone()).await,
         Command::Stats(args) => stats::run(args.clone()).await,
         Command::Serve(args) => serve::run(&cli, args.clone()).await,
         Command::Worker(args) => {

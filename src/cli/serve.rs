@@ -112,6 +112,7 @@ pub(super) async fn run(cli: &Cli, args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         trusted_proxies: args.trusted_proxies,
         accounts: cli.accounts.clone(),
+        ingest: cli.ingest.options(false, super::knowledge::this_binary()?),
     };
     let server = HttpServer::bind(addr, config, ctx, auth)
         .await

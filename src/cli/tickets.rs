@@ -94,6 +94,7 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
                 status,
                 priority,
                 customer_id: None,
+                ..Default::default()
             };
             let page = tickets::store::list(&mut tx, &filter, limit, cursor.as_deref()).await?;
             tx.commit().await?;

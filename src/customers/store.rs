@@ -204,6 +204,23 @@ pub async fn update(
     .ok_or(StoreError::NotFound("customer"))
 }
 
+/// Deletes a customer with their tickets and messages.
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "DELETE FROM customers WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("customer"));
+    }
+    Ok(())
+}
+
 /// Escapes LIKE's wildcards so that user text matches literally.
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")

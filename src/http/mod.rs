@@ -6,9 +6,13 @@ mod authn;
 pub use authn::bearer;
 pub mod edge;
 mod json;
+pub mod openapi;
 mod path;
 pub mod problem;
+mod query;
 mod routes;
+
+pub use routes::contract;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +31,7 @@ use crate::Db;
 use crate::accounts::{AccountSettings, Accounts};
 use crate::audit::AuditLog;
 use crate::auth::JwtAuth;
+use crate::knowledge::IngestOptions;
 use crate::mcp;
 use crate::tools::Ctx;
 use edge::{Edge, IpRange, normalise_origin};
@@ -51,6 +56,8 @@ pub struct HttpConfig {
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpRange>,
     pub accounts: AccountSettings,
+    /// How uploads are ingested (limits and the PDF sandbox).
+    pub ingest: IngestOptions,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +70,7 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             trusted_proxies: Vec::new(),
             accounts: AccountSettings::default(),
+            ingest: IngestOptions::default(),
         }
     }
 }
@@ -73,6 +81,7 @@ pub struct AppState {
     pub ctx: Ctx,
     pub accounts: Arc<Accounts>,
     pub edge: Arc<Edge>,
+    pub ingest: Arc<IngestOptions>,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -121,10 +130,14 @@ impl HttpServer {
             trusted_proxies: config.trusted_proxies.clone(),
         });
         let shutdown = CancellationToken::new();
+        // An upload is a file of at most KB_MAX_FILE_BYTES plus its multipart framing.
+        let upload_limit = usize::try_from(config.ingest.max_file_bytes.saturating_add(64 * 1024))
+            .unwrap_or(usize::MAX);
         let state = AppState {
             ctx: ctx.clone(),
             accounts: accounts.clone(),
             edge: edge.clone(),
+            ingest: Arc::new(config.ingest.clone()),
         };
         let mcp = mcp::http::router(mcp::http::McpRoutes {
             ctx,
@@ -137,7 +150,7 @@ impl HttpServer {
             shutdown: shutdown.child_token(),
         });
         let router = Router::new()
-            .nest("/api/v1", routes::api(state))
+            .nest("/api/v1", routes::api(state, upload_limit))
             .merge(mcp)
             .route("/healthz", get(healthz).with_state(db))
             .fallback(not_found)

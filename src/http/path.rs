@@ -27,3 +27,28 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
         })
     }
 }
+
+/// The route's two ids, in order (`/tickets/{id}/drafts/{message_id}`).
+pub struct IdsPath(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdsPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let parse = |raw: &str| {
+            Uuid::parse_str(raw).map_err(|_| {
+                Problem::invalid(
+                    "id",
+                    format!(
+                        "'{}' is not a UUID",
+                        raw.chars().take(60).collect::<String>()
+                    ),
+                )
+            })
+        };
+        Ok(IdsPath(parse(&a)?, parse(&b)?))
+    }
+}

@@ -15,7 +15,7 @@ use crate::tools::ToolError;
 pub const TYPE_BASE: &str = "https://support-agent.dev/problems/";
 
 /// One field that failed validation.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
@@ -26,7 +26,7 @@ pub struct FieldError {
 pub struct Problem(Box<Document>);
 
 /// What a problem document says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Document {
     #[serde(rename = "type")]
     pub kind: String,

@@ -48,6 +48,59 @@ pub struct Claim<'a> {
     pub per_tenant: u32,
 }
 
+/// Queues the delivery of an agent's reply or an approved draft (`message_id`) to the customer,
+/// in the caller's transaction (Q3). Queuing it twice is a no-op.
+pub async fn enqueue_delivery(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
+         VALUES ($1, $2, 'deliver', $3, $4) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(message_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Queues triage of a trigger again with a fresh set of attempts (re-running triage); a job of it
+/// that is running is a conflict.
+pub async fn requeue_triage(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    message_id: Option<Uuid>,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
+         VALUES ($1, $2, 'triage', $3, $4) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO UPDATE \
+           SET status = 'queued', attempts = 0, run_at = now(), last_error = NULL \
+           WHERE jobs.status <> 'running'",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(message_id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::Conflict(
+            "triage of this ticket is running now: try again when it has finished".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Claims due jobs of any tenant, tenants taking turns (see `claim_jobs` in the migrations).
 pub async fn claim(db: &Db, claim: &Claim<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
     let kinds: Vec<&str> = claim.kinds.iter().map(|k| k.as_str()).collect();

@@ -197,6 +197,97 @@ pub async fn ingest(
     Ok(report)
 }
 
+/// Ingests one uploaded file, named `name` (its extension says its kind), stored as the
+/// document `upload:<name>`: uploading the same name again replaces it, unchanged bytes are
+/// skipped. The same limits, extraction and chunking as [`ingest`]; a refused file is reported
+/// in the result.
+pub async fn ingest_upload(
+    db: &Db,
+    embedder: &dyn Embedder,
+    tenant: &Tenant,
+    name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+) -> Result<IngestReport, KnowledgeError> {
+    let started = Instant::now();
+    let mut report = IngestReport::default();
+    let name: String = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let path = std::path::Path::new(&name);
+    if name.is_empty() || Kind::of(path).is_none() {
+        report.fail(
+            path,
+            "unsupported file type: name the file with .md, .txt, .html or .pdf",
+        );
+        return Ok(report);
+    }
+    if bytes.len() as u64 > options.max_file_bytes {
+        report.fail(
+            path,
+            &format!(
+                "skipped: {} bytes is larger than KB_MAX_FILE_BYTES ({} bytes)",
+                bytes.len(),
+                options.max_file_bytes
+            ),
+        );
+        return Ok(report);
+    }
+    let source = format!("upload:{name}");
+    let sha256 = Sha256::digest(bytes).to_vec();
+    let mut tx = db.begin(tenant).await?;
+    let known = store::hashes(&mut tx).await?;
+    tx.commit().await?;
+    if known.get(&source) == Some(&sha256) {
+        report.documents.unchanged += 1;
+        report.seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    let extracted = match (Kind::of(path), &options.pdf_sandbox) {
+        (Some(Kind::Pdf), Some(sandbox)) => {
+            let dir = tempfile::tempdir().map_err(|e| KnowledgeError::Invalid {
+                field: "file",
+                reason: format!("cannot stage the upload: {e}"),
+            })?;
+            let staged = dir.path().join("upload.pdf");
+            match std::fs::write(&staged, bytes) {
+                Ok(()) => sandbox
+                    .extract(&staged)
+                    .await
+                    .and_then(|text| extract::finish(path, Kind::Pdf, &text)),
+                Err(e) => Err(extract::ExtractError::Pdf(format!(
+                    "cannot stage the upload: {e}"
+                ))),
+            }
+        }
+        _ => extract::extract(path, bytes),
+    };
+    match extracted {
+        Ok(doc) => {
+            let chunks = chunk::split(embedder, &doc.body, doc.kind.is_markdown());
+            if chunks.is_empty() {
+                report.fail(path, "no text found");
+            } else {
+                let mut pending = vec![Pending {
+                    source,
+                    sha256,
+                    doc,
+                    chunks,
+                }];
+                flush(db, embedder, tenant, &mut pending, &mut report).await?;
+            }
+        }
+        Err(e) => report.fail(path, &e.to_string()),
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
 /// Embeds the pending documents' chunks together, then writes each document in its own
 /// transaction.
 async fn flush(

@@ -16,14 +16,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use embed::{EmbedError, EmbedSettings, Embedder, SharedEmbedder};
-pub use ingest::{IngestOptions, IngestReport, ingest};
+pub use ingest::{IngestOptions, IngestReport, ingest, ingest_upload};
 pub use reembed::{ReembedReport, reembed};
 pub use search::{SearchSettings, search};
 
 use crate::StoreError;
 
 /// A row of `documents`, as listed.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Document {
     pub id: Uuid,
     pub source: String,

@@ -25,6 +25,8 @@ pub enum Sender {
     Agent,
     Customer,
     Ai,
+    /// An internal note of the staff: never delivered, never triaged.
+    Note,
 }
 
 /// The life of an `ai` message: drafted, then approved and sent, or discarded, by a person.
@@ -55,4 +57,19 @@ pub struct Message {
     /// For an ai draft: the sources it relied on (knowledge chunks, Stripe charges).
     pub citations: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// For an ai draft a person edited: the model's own text.
+    pub original_content: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The credential that last edited the draft (`token:<jti>`, `api_key:<id>`, `operator`).
+    pub edited_by: Option<String>,
+    /// When the draft was approved or discarded, and by which credential.
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+/// What a person does with a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Discard,
 }

@@ -163,3 +163,177 @@ pub async fn list_by_ticket(
     .await?;
     Ok(rows)
 }
+
+/// One message of a ticket.
+pub async fn get(tx: &mut TenantTx, ticket_id: Uuid, id: Uuid) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 AND id = $3",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("message"))
+}
+
+/// Locks a draft of the ticket for a change, or says why it cannot change.
+async fn open_draft(tx: &mut TenantTx, ticket_id: Uuid, id: Uuid) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 AND id = $3 FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("draft"))?;
+    match m.draft_state {
+        Some(DraftState::Draft) => Ok(m),
+        Some(state) => Err(StoreError::Conflict(format!(
+            "the draft is {} already: only a draft in state draft can change",
+            state_name(state)
+        ))),
+        None => Err(StoreError::NotFound("draft")),
+    }
+}
+
+fn state_name(s: DraftState) -> &'static str {
+    match s {
+        DraftState::Draft => "draft",
+        DraftState::Approved => "approved",
+        DraftState::Sent => "sent",
+        DraftState::Discarded => "discarded",
+    }
+}
+
+/// Replaces a draft's text, keeping the model's own text the first time (`original_content`).
+pub async fn edit_draft(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+    content: &str,
+    by: &str,
+) -> Result<Message, StoreError> {
+    let content = validate::text("content", content, MAX_BODY)?;
+    open_draft(tx, ticket_id, id).await?;
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "UPDATE messages SET original_content = COALESCE(original_content, content), \
+                content = $4, edited_at = now(), edited_by = $5 \
+         WHERE user_id = $1 AND ticket_id = $2 AND id = $3 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .bind(content)
+    .bind(by)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(m)
+}
+
+/// Approves or discards a draft (`draft → approved`, `draft → discarded`); anything else is a
+/// conflict. Who decided and when is recorded.
+pub async fn decide_draft(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+    decision: super::Decision,
+    by: &str,
+) -> Result<Message, StoreError> {
+    open_draft(tx, ticket_id, id).await?;
+    let state = match decision {
+        super::Decision::Approve => DraftState::Approved,
+        super::Decision::Discard => DraftState::Discarded,
+    };
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "UPDATE messages SET draft_state = $4, decided_at = now(), decided_by = $5 \
+         WHERE user_id = $1 AND ticket_id = $2 AND id = $3 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .bind(state)
+    .bind(by)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(m)
+}
+
+/// The ticket's latest ai message, if any.
+pub async fn latest_draft(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+) -> Result<Option<Message>, StoreError> {
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 AND sender_type = 'ai' \
+         ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(m)
+}
+
+/// The ticket's latest customer message, if any.
+pub async fn latest_from_customer(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+) -> Result<Option<Message>, StoreError> {
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 \
+           AND sender_type = 'customer' ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(m)
+}
+
+/// Deletes a draft still in state `draft` (re-running triage replaces it).
+pub async fn delete_open_draft(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+) -> Result<(), StoreError> {
+    open_draft(tx, ticket_id, id).await?;
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "DELETE FROM messages WHERE user_id = $1 AND ticket_id = $2 AND id = $3",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A message of the calling tenant by its id alone.
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("message"))
+}

@@ -4,6 +4,8 @@
 //! policies allow SELECT on every tenant's rows and nothing else; the service role has no such
 //! policy and could not run it.
 
+pub mod tenant;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::PgPool;

@@ -137,11 +137,13 @@ pub struct NewTicket<'a> {
 }
 
 /// Filters for listing; all optional, combined with AND.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct TicketFilter {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub customer_id: Option<Uuid>,
+    pub needs_human: Option<bool>,
+    pub category: Option<String>,
 }
 
 /// One page of a listing and the cursor of the next page, if there is one.

@@ -126,6 +126,8 @@ pub async fn list(
            AND ($3::text IS NULL OR priority = $3) \
            AND ($4::uuid IS NULL OR customer_id = $4) \
            AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
+           AND ($8::boolean IS NULL OR needs_human = $8) \
+           AND ($9::text IS NULL OR category = $9) \
          ORDER BY created_at DESC, id DESC \
          LIMIT $7"
         ),
@@ -137,6 +139,8 @@ pub async fn list(
     .bind(after.map(|c| c.created_at))
     .bind(after.map(|c| c.id))
     .bind(limit + 1)
+    .bind(filter.needs_human)
+    .bind(filter.category.as_deref())
     .fetch_all(tx.conn())
     .await?;
     let next_cursor = if rows.len() as i64 > limit {
@@ -180,6 +184,61 @@ pub async fn update(
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound("ticket"))
+}
+
+/// Deletes a ticket with its messages and jobs.
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "DELETE FROM tickets WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("ticket"));
+    }
+    Ok(())
+}
+
+/// Sets status and/or priority only if the ticket is as the caller last saw it (`seen`, its
+/// `updated_at`): someone else's change in between is a conflict (`412` over HTTP).
+pub async fn update_if_unchanged(
+    tx: &mut TenantTx,
+    id: Uuid,
+    seen: Option<chrono::DateTime<chrono::Utc>>,
+    status: Option<Status>,
+    priority: Option<Priority>,
+) -> Result<Ticket, StoreError> {
+    let current = get(tx, id).await?;
+    if let Some(seen) = seen
+        && seen.timestamp_micros() != current.updated_at.timestamp_micros()
+    {
+        return Err(StoreError::Conflict(
+            "the ticket changed since it was read: read it again and retry".into(),
+        ));
+    }
+    update(tx, id, status, priority).await
+}
+
+/// All tickets of a customer, oldest first (a data-access export).
+pub async fn of_customer(tx: &mut TenantTx, customer_id: Uuid) -> Result<Vec<Ticket>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets WHERE user_id = $1 AND customer_id = $2 ORDER BY created_at, id"
+        ),
+    )
+    .bind(user_id)
+    .bind(customer_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
 }
 
 /// Triage's decision about a ticket.

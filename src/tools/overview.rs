@@ -63,6 +63,7 @@ pub async fn customer_overview(
             status: Some(status),
             priority: None,
             customer_id: Some(customer.id),
+            ..Default::default()
         };
         let page = tickets::list(&mut tx, &filter, OVERVIEW_TICKETS, None).await?;
         open_tickets.extend(page.items);

@@ -22,6 +22,10 @@ pub struct ListTicketsArgs {
     pub priority: Option<Priority>,
     /// Only tickets of this customer (a UUID).
     pub customer_id: Option<Uuid>,
+    /// Only tickets that need a person (true) or do not (false).
+    pub needs_human: Option<bool>,
+    /// Only tickets of this triage category, e.g. `refund_request`.
+    pub category: Option<String>,
     /// Page size, 1 to 100; 20 when absent.
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<i64>,
@@ -53,6 +57,8 @@ pub async fn list_tickets(
         status: args.status,
         priority: args.priority,
         customer_id: args.customer_id,
+        needs_human: args.needs_human,
+        category: args.category.clone(),
     };
     let page = store::list(&mut tx, &filter, limit, args.cursor.as_deref()).await?;
     tx.commit().await?;

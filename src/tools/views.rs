@@ -52,6 +52,17 @@ pub struct TicketSummaryView {
     pub subject: String,
     pub status: Status,
     pub priority: Priority,
+    /// What triage decided the customer wants (a snake_case label); null until triaged.
+    pub category: Option<String>,
+    /// `negative`, `neutral` or `positive`; null until triaged.
+    pub sentiment: Option<String>,
+    /// The customer's language (BCP 47); null until triaged.
+    pub language: Option<String>,
+    /// How sure triage is of the category, 0 to 1.
+    pub confidence: Option<f32>,
+    /// True when a person must look at the ticket before anything else happens.
+    pub needs_human: bool,
+    pub triaged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -64,6 +75,12 @@ impl From<Ticket> for TicketSummaryView {
             subject: secrets::redact(&t.subject).into_owned(),
             status: t.status,
             priority: t.priority,
+            category: t.category,
+            sentiment: t.sentiment,
+            language: t.language,
+            confidence: t.confidence,
+            needs_human: t.needs_human,
+            triaged_at: t.triaged_at,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -102,6 +119,13 @@ pub struct MessageView {
     pub content: String,
     /// For `ai` messages: `draft` until a person approves, sends or discards it; null otherwise.
     pub draft_state: Option<DraftState>,
+    /// For `ai` drafts: the sources relied on, `[{"kind": "chunk" | "charge", "id": …}]`.
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    pub citations: Option<serde_json::Value>,
+    /// For `ai` drafts a person edited: the model's own text.
+    pub original_content: Option<String>,
+    /// When a person approved or discarded the draft.
+    pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -113,6 +137,9 @@ impl From<Message> for MessageView {
             sender: m.sender_type,
             content: secrets::redact(&m.content).into_owned(),
             draft_state: m.draft_state,
+            citations: m.citations,
+            original_content: m.original_content.map(|c| secrets::redact(&c).into_owned()),
+            decided_at: m.decided_at,
             created_at: m.created_at,
         }
     }

@@ -4,4 +4,4 @@ mod credentials;
 mod delete;
 mod flow;
 mod input;
-mod support;
+pub mod support;

@@ -2,6 +2,7 @@
 //! One test binary (faster to build and link than one per file).
 
 mod accounts;
+mod api;
 mod cli;
 mod common;
 mod demo;
@@ -12,6 +13,7 @@ mod jwt;
 mod knowledge;
 mod limits;
 mod mcp;
+mod openapi;
 mod queue;
 mod queue_fairness;
 mod stores;

@@ -89,6 +89,7 @@ async fn tickets_filter_by_status_priority_and_customer() {
         status,
         priority,
         customer_id,
+        ..Default::default()
     };
     let solved = tickets::store::list(&mut tx, &by(Some(Status::Solved), None, None), 20, None)
         .await

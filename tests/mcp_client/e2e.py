@@ -60,7 +60,7 @@ async def run(client, args):
         props = tool.input_schema.get("properties", {})
         check(not any("user" in p or "tenant" in p for p in props), f"{tool.name} names a tenant")
     props = {t.name: set(t.input_schema.get("properties", {})) for t in tools}
-    check(props["list_tickets"] == {"status", "priority", "customer_id", "limit", "cursor"}, "list_tickets args")
+    check(props["list_tickets"] == {"status", "priority", "customer_id", "needs_human", "category", "limit", "cursor"}, "list_tickets args")
     check(props["lookup_customer"] == {"email", "customer_id", "query"}, "lookup_customer args")
     check(props["get_ticket"] == {"ticket_id", "messages_cursor"}, "get_ticket args")
     check(props["draft_reply"] == {"ticket_id", "content"}, "draft_reply args")

@@ -14,11 +14,11 @@ use crate::http::json::ApiJson;
 use crate::http::path::IdPath;
 use crate::http::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    name: String,
-    scope: KeyScope,
+    pub name: String,
+    pub scope: KeyScope,
 }
 
 /// `201` with the key, shown this once.

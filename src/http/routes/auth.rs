@@ -15,25 +15,25 @@ use crate::http::edge::client_ip;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
-    name: String,
-    email: String,
-    password: Secret,
+    pub name: String,
+    pub email: String,
+    pub password: Secret,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
-    email: String,
-    password: Secret,
+    pub email: String,
+    pub password: Secret,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refresh {
-    refresh_token: Secret,
+    pub refresh_token: Secret,
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {

@@ -13,23 +13,23 @@ use crate::http::AppState;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
-    name: String,
+    pub name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
-    current: Secret,
-    new: Secret,
+    pub current: Secret,
+    pub new: Secret,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Delete {
-    password: Secret,
+    pub password: Secret,
 }
 
 pub async fn show(

@@ -113,3 +113,12 @@ pub fn refresh(tokens: &Value) -> String {
         .expect("refresh_token")
         .to_owned()
 }
+
+impl Api {
+    /// Another client of the same server.
+    pub async fn api_clone(&self) -> Api {
+        Api {
+            server: self.server.same(),
+        }
+    }
+}

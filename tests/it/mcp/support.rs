@@ -105,6 +105,17 @@ impl Server {
         }
     }
 
+    /// A handle on the same running server (it stops when the first is dropped).
+    pub fn same(&self) -> Self {
+        Self {
+            addr: self.addr,
+            url: self.url.clone(),
+            client: self.client.clone(),
+            stop: None,
+            done: None,
+        }
+    }
+
     /// `http://addr` followed by `path`.
     pub fn at(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
