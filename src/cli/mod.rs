@@ -10,6 +10,7 @@ mod jobs;
 mod knowledge;
 mod messages;
 mod serve;
+mod settings;
 mod signal;
 mod stats;
 mod stripe;
@@ -98,6 +99,9 @@ pub enum Command {
     /// Connect a tenant's Stripe account, show or remove that access, link customers.
     #[command(subcommand)]
     Stripe(stripe::StripeCmd),
+    /// Show or change a tenant's settings: the hosts drafts may link to.
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -145,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd.clone()).await
         }
         Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd.clone()).await,
+        Command::Settings(cmd) => settings::run(&cli.db, cmd.clone()).await,
     }
 }
 

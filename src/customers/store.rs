@@ -210,3 +210,44 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Most customers [`named_in`] returns: far more than one draft can name.
+pub const MAX_NAMED: i64 = 5_000;
+
+/// The tenant's customers other than `except` whose email is one of `emails`, whose phone key
+/// is one of `phone_keys` or whose name starts with one of the word pairs `name_pairs`: the
+/// candidates the draft guard checks a draft against. Each condition is served by an index
+/// (`migrations/20261210000010_customer_scope.sql`, whose expressions these repeat exactly), so
+/// the cost follows what the draft contains, not how many customers the tenant has. Both sides
+/// of the name comparison are lower-cased here, by the same function.
+pub async fn named_in(
+    tx: &mut TenantTx,
+    except: Uuid,
+    emails: &[String],
+    phone_keys: &[String],
+    name_pairs: &[String],
+) -> Result<Vec<Customer>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        r"SELECT * FROM customers
+           WHERE user_id = $1 AND id <> $2
+             AND (email = ANY($3)
+                  OR (phone IS NOT NULL
+                      AND right(regexp_replace(split_part(lower(phone), 'x', 1), '[^0-9]', '', 'g'), 9)
+                          = ANY($4))
+                  OR lower(split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 1) || ' '
+                           || split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 2))
+                     = ANY(ARRAY(SELECT lower(p) FROM unnest($5::text[]) p)))
+           LIMIT $6",
+    )
+    .bind(user_id)
+    .bind(except)
+    .bind(emails)
+    .bind(phone_keys)
+    .bind(name_pairs)
+    .bind(MAX_NAMED)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
