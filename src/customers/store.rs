@@ -215,7 +215,8 @@ fn escape_like(s: &str) -> String {
 pub const MAX_NAMED: i64 = 5_000;
 
 /// The tenant's customers other than `except` whose email is one of `emails`, whose phone key
-/// is one of `phone_keys` or whose name starts with one of the word pairs `name_pairs`: the
+/// is one of `phone_keys`, whose name starts with one of the word pairs `name_pairs` or whose
+/// Stripe customer id is one of `stripe_ids`: the
 /// candidates the draft guard checks a draft against. Each condition is served by an index
 /// (`migrations/20261210000010_customer_scope.sql`, whose expressions these repeat exactly), so
 /// the cost follows what the draft contains, not how many customers the tenant has. Both sides
@@ -226,6 +227,7 @@ pub async fn named_in(
     emails: &[String],
     phone_keys: &[String],
     name_pairs: &[String],
+    stripe_ids: &[String],
 ) -> Result<Vec<Customer>, StoreError> {
     let user_id = tx.user_id();
     let rows = sqlx::query_as::<_, Customer>(
@@ -238,14 +240,16 @@ pub async fn named_in(
                           = ANY($4))
                   OR lower(split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 1) || ' '
                            || split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 2))
-                     = ANY(ARRAY(SELECT lower(p) FROM unnest($5::text[]) p)))
-           LIMIT $6",
+                     = ANY(ARRAY(SELECT lower(p) FROM unnest($5::text[]) p))
+                  OR stripe_customer_id = ANY($6))
+           LIMIT $7",
     )
     .bind(user_id)
     .bind(except)
     .bind(emails)
     .bind(phone_keys)
     .bind(name_pairs)
+    .bind(stripe_ids)
     .bind(MAX_NAMED)
     .fetch_all(tx.conn())
     .await?;

@@ -120,18 +120,44 @@ pub async fn check(
     let emails: Vec<String> = scan::emails(text).into_iter().collect();
     let phones: Vec<String> = scan::phone_keys(text).into_iter().collect();
     let pairs: Vec<String> = scan::word_pairs(text).into_iter().collect();
+    // Any `cus_…` word, however short: the customers' own Stripe ids are known exactly.
+    let stripe_customers: Vec<String> = scan::id_words(text)
+        .filter(|w| w.strip_prefix("cus_").is_some_and(|r| !r.is_empty()))
+        .map(str::to_owned)
+        .collect();
     // Tenant-wide on purpose (see the module's comment): a scoped transaction would not see the
     // very customers this looks for.
     let mut tx = db.begin(tenant).await?;
     let own = customers::store::get(&mut tx, customer_id).await?;
     let link_domains = settings::store::get(&mut tx).await?.link_domains;
-    let others = customers::store::named_in(&mut tx, customer_id, &emails, &phones, &pairs).await?;
+    let others = customers::store::named_in(
+        &mut tx,
+        customer_id,
+        &emails,
+        &phones,
+        &pairs,
+        &stripe_customers,
+    )
+    .await?;
     tx.commit().await?;
 
     findings.extend(named(&own, &others, text, &emails, &phones));
-    for id in scan::stripe_ids(text) {
+    // Another customer's Stripe id is refused even when the run saw it (in the ticket's text).
+    let others_stripe: Vec<&str> = others
+        .iter()
+        .filter_map(|c| c.stripe_customer_id.as_deref())
+        .filter(|id| stripe_customers.iter().any(|w| w == id))
+        .collect();
+    let mut stripe_ids = scan::stripe_ids(text);
+    for id in &others_stripe {
+        if !stripe_ids.contains(id) {
+            stripe_ids.push(id);
+        }
+    }
+    for id in stripe_ids {
         let own_id = own.stripe_customer_id.as_deref() == Some(id);
-        if !own_id && !attributed.contains(id) {
+        let theirs = others_stripe.contains(&id);
+        if theirs || (!own_id && !attributed.contains(id)) {
             findings.push(Finding::StripeId(id.to_owned()));
         }
     }

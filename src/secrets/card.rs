@@ -11,7 +11,10 @@ const MAX_DIGITS: usize = 19;
 /// card number is taken, so a number written next to another (`no. 12 4242 4242 4242 4242`)
 /// is still found.
 pub(super) fn numbers(text: &str, out: &mut Vec<Span>) {
-    for run in groups(text) {
+    for run in groups(text)
+        .into_iter()
+        .filter(|r| !hyphenated_word(text, r))
+    {
         let mut from = 0;
         while from < run.len() {
             let mut digits = 0;
@@ -38,6 +41,30 @@ pub(super) fn numbers(text: &str, out: &mut Vec<Span>) {
             }
         }
     }
+}
+
+/// True when `run` is joined by a dash to a word with letters and digits on either side: part of
+/// a hyphenated identifier such as a UUID (`…-7abc-8123-424242424242`) or a SKU, not a number of
+/// its own. (`card-4242…`, joined to a plain word, is still a number.)
+fn hyphenated_word(text: &str, run: &[(usize, usize)]) -> bool {
+    let (Some(&(start, _)), Some(&(_, end))) = (run.first(), run.last()) else {
+        return false;
+    };
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    let mixed = |word: &str| {
+        !word.is_empty()
+            && word.chars().any(|c| c.is_ascii_digit())
+            && word.chars().any(|c| c.is_ascii_alphabetic())
+    };
+    let left = text[..start].strip_suffix('-').is_some_and(|before| {
+        let word_start = before.rfind(|c: char| !alnum(c)).map_or(0, |i| i + 1);
+        mixed(&before[word_start..])
+    });
+    let right = text[end..].strip_prefix('-').is_some_and(|after| {
+        let word_end = after.find(|c: char| !alnum(c)).unwrap_or(after.len());
+        mixed(&after[..word_end])
+    });
+    left || right
 }
 
 /// Runs of digit groups (byte ranges) separated by one space or dash. A group touching a letter

@@ -49,6 +49,10 @@ fn other_keys_urls_pem_blocks_and_cards_are_found() {
         ("card 4242 4242 4242 4242.".to_owned(), "a card number"),
         ("amex 3782-822463-10005".to_owned(), "a card number"),
         ("(4000056655665556)".to_owned(), "a card number"),
+        (
+            "card-8123424242424247, exp 12/26".to_owned(),
+            "a card number",
+        ),
     ];
     for (text, kind) in cases {
         assert_eq!(find(&text), Some(kind), "{text}");
@@ -71,6 +75,8 @@ fn ordinary_text_is_left_alone() {
         "call +1 555 010 9999",
         "ch_3MmlLrLkdIwHu7ix0snN0B15 and 2023-11-15T20:13:20Z",
         "0190f1f4-8e3a-7c1e-9d2b-5a6f7e8d9c0b",
+        // 8123424242424247 passes Luhn, but here it is two groups of a UUID.
+        "019b0a4e-1234-7abc-8123-424242424247",
         "-----BEGIN PUBLIC KEY-----",
         "",
     ] {

@@ -7,4 +7,4 @@ mod ingest;
 mod isolation;
 mod openai;
 mod search;
-mod support;
+pub mod support;

@@ -12,6 +12,7 @@ mod limits;
 mod mcp;
 mod queue;
 mod queue_fairness;
+mod scope;
 mod stores;
 mod stripe;
 mod triage;
