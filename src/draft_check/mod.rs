@@ -12,6 +12,7 @@
 //! lookup reads across the tenant's customers on purpose, whatever the caller's scope: it
 //! returns only which kind of thing was found, never the customer.
 
+pub mod links;
 pub mod scan;
 
 use std::collections::HashSet;
@@ -114,7 +115,7 @@ pub async fn check(
     if let Some(kind) = secrets::find(text) {
         findings.push(Finding::Credential(kind));
     }
-    if scan::has_image(text) {
+    if links::has_image(text) {
         findings.push(Finding::Image);
     }
     let emails: Vec<String> = scan::emails(text).into_iter().collect();
@@ -161,9 +162,9 @@ pub async fn check(
             findings.push(Finding::StripeId(id.to_owned()));
         }
     }
-    for link in scan::links(text) {
+    for link in links::links(text) {
         let finding = match link.host {
-            Some(host) if scan::is_stripe_customer_host(&host) => {
+            Some(host) if links::is_stripe_customer_host(&host) => {
                 (!attributed.contains(&link.text)).then_some(Finding::StripeUrl)
             }
             Some(host) => (!link_domains.allows(&host)).then_some(Finding::Link(host)),

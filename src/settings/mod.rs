@@ -76,10 +76,9 @@ fn host(field: &'static str, raw: &str) -> Result<String, StoreError> {
             "{raw:?} is a URL; give its host name, like help.acme.com"
         ));
     }
-    if s.starts_with("*.") {
+    if let Some(rest) = s.strip_prefix("*.") {
         return bad(format!(
-            "{raw:?}: give {} without `*.`; subdomains are always included",
-            &s[2..]
+            "{raw:?}: give {rest} without `*.`; subdomains are always included"
         ));
     }
     let labels: Vec<&str> = s.split('.').collect();

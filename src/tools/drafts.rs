@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::charges::stripe_facts;
 use super::{Annotations, Caller, Ctx, MessageView, Tool, ToolError};
-use crate::draft_check::{self, scan};
+use crate::draft_check::{self, links, scan};
 use crate::messages::{Sender, store};
 use crate::{secrets, tickets};
 
@@ -84,9 +84,11 @@ pub async fn draft_reply(
 /// them; nothing is asked of Stripe when the draft names none.
 async fn attributed(ctx: &Ctx, caller: &Caller, customer: Uuid, content: &str) -> HashSet<String> {
     let ids = scan::stripe_ids(content);
-    let pages = scan::links(content)
-        .into_iter()
-        .any(|l| l.host.as_deref().is_some_and(scan::is_stripe_customer_host));
+    let pages = links::links(content).into_iter().any(|l| {
+        l.host
+            .as_deref()
+            .is_some_and(links::is_stripe_customer_host)
+    });
     let beyond_customer = ids.iter().any(|id| !id.starts_with("cus_"));
     if !pages && !beyond_customer {
         return HashSet::new();

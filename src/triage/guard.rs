@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use super::{Sentiment, TriageResult};
-use crate::draft_check::{Finding, scan};
+use crate::draft_check::{Finding, links, scan};
 use crate::secrets;
 use crate::tickets::Priority;
 
@@ -42,9 +42,11 @@ pub fn collect_ids(value: &Value, ids: &mut HashSet<String>) {
     match value {
         Value::String(s) => {
             ids.extend(ids_in(s).map(str::to_owned));
-            let stripe_pages = scan::links(s)
-                .into_iter()
-                .filter(|l| l.host.as_deref().is_some_and(scan::is_stripe_customer_host));
+            let stripe_pages = links::links(s).into_iter().filter(|l| {
+                l.host
+                    .as_deref()
+                    .is_some_and(links::is_stripe_customer_host)
+            });
             ids.extend(stripe_pages.map(|l| l.text));
         }
         Value::Array(items) => items.iter().for_each(|v| collect_ids(v, ids)),

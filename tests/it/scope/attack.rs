@@ -84,15 +84,17 @@ async fn a_ticket_cannot_make_the_agent_reveal_another_customer() {
     let sent = tool_results_of(&llm.requests()[1]);
     assert_eq!(sent.len(), probes(&w).len());
     w.assert_nothing_of_ada("a tool result", &sent.join("\n"));
-    for (i, expected) in [(3, "customer not found"), (4, "ticket not found")] {
-        assert_eq!(sent[i], format!("error: {expected}"), "probe {i}");
-    }
-    for i in 5..=8 {
-        assert_eq!(
-            sent[i], "error: customer not found",
-            "probe {i}: {}",
-            sent[i]
-        );
+    // Probes 3 to 8: Ada by id (lookup, ticket), then overview and charges by id and email.
+    let absent = [
+        "customer not found",
+        "ticket not found",
+        "customer not found",
+        "customer not found",
+        "customer not found",
+        "customer not found",
+    ];
+    for (i, (got, expected)) in sent[3..=8].iter().zip(absent).enumerate() {
+        assert_eq!(*got, format!("error: {expected}"), "probe {}", i + 3);
     }
     assert!(
         sent[0].contains("mallory@example.net"),

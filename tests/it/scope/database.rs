@@ -137,3 +137,65 @@ async fn a_customer_scoped_transaction_sees_and_writes_only_that_customers_rows(
     }
     assert_eq!(visible(db, &a, None).await, all, "nothing changed");
 }
+
+/// The draft guard's lookup of other customers by what a draft contains is served by indexes for
+/// the service role, under forced row-level security, so a tenant's size does not matter. (An
+/// expression index would not be: the functions in the expression are not LEAKPROOF.)
+#[tokio::test]
+async fn the_guards_customer_lookup_is_served_by_indexes_under_row_level_security() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    // A tenant with 20,000 customers, and the statistics the planner works from.
+    let mut owner = t.owner.begin().await.expect("begin");
+    let context = format!("SET LOCAL app.current_user_id = '{}'", a.id());
+    sqlx::query(AssertSqlSafe(context))
+        .execute(&mut *owner)
+        .await
+        .expect("context");
+    sqlx::query(
+        "INSERT INTO customers (user_id, id, name, email, phone, stripe_customer_id) \
+         SELECT $1, gen_random_uuid(), 'Name' || g || ' Surname' || g, 'c' || g || '@example.com', \
+                '+1 555 ' || lpad(g::text, 7, '0'), 'cus_X' || g \
+         FROM generate_series(1, 20000) g",
+    )
+    .bind(a.id())
+    .execute(&mut *owner)
+    .await
+    .expect("customers");
+    owner.commit().await.expect("commit");
+    sqlx::query("ANALYZE customers")
+        .execute(&t.owner)
+        .await
+        .expect("analyze");
+    let mut tx = t.db.begin(&a).await.expect("begin");
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(tx.conn())
+        .await
+        .expect("set");
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN {}",
+        support_agent::customers::store::NAMED_IN
+    )))
+    .bind(a.id())
+    .bind(Uuid::now_v7())
+    .bind(words(&["ada@example.com"]))
+    .bind(words(&["550107777"]))
+    .bind(words(&["ada lovelace", "dear ada"]))
+    .bind(words(&["cus_Aada"]))
+    .bind(10_i64)
+    .fetch_all(tx.conn())
+    .await
+    .expect("explain");
+    tx.rollback().await.expect("rollback");
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    for index in [
+        "customers_user_id_email_key",
+        "customers_user_id_phone_key_idx",
+        "customers_user_id_name_key_idx",
+        "customers_user_id_stripe_customer_id_key",
+    ] {
+        assert!(plan.contains(index), "{index} serves the lookup:\n{plan}");
+    }
+}
