@@ -5,11 +5,11 @@
 //! Stripe charges that must never reach Mallory.
 
 mod attack;
+mod cli;
 mod database;
 mod draft_reply;
 mod each_tool;
 mod guard;
-mod settings_cli;
 mod source;
 
 use std::path::PathBuf;
