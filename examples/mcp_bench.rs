@@ -151,7 +151,11 @@ async fn main() -> anyhow::Result<()> {
     let tokens: Vec<String> = ids
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| Ok(auth.issue(Uuid::parse_str(l.trim())?, Duration::from_secs(3600))?))
+        .map(|l| {
+            Ok(auth
+                .issue(Uuid::parse_str(l.trim())?, Duration::from_secs(3600), None)?
+                .token)
+        })
         .collect::<anyhow::Result<_>>()?;
     anyhow::ensure!(!tokens.is_empty(), "no tenants in {}", args.tenants);
     let tokens = Arc::new(tokens);

@@ -8,7 +8,7 @@
 #      distribution package (postgresql-NN-pgvector) when one exists, else build it from Debian 13's
 #      source package; start a cluster if none runs; create the database and both roles.
 #   3. Write .env (git-ignored) with DATABASE_URL (service role), DATABASE_OWNER_URL (owner) and a
-#      freshly generated JWT_SECRET and SECRETS_KEY, keeping any values already there.
+#      freshly generated JWT_SECRET, SECRETS_KEY and AUDIT_KEY, keeping any values already there.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,6 +44,7 @@ env_set() { # KEY VALUE: replaces or appends, keeping the file private
 }
 
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+random_b64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
 
 # The master key for Stripe credentials at rest: KID:base64 of 32 random bytes (README.md, Stripe).
 new_secrets_key() { printf 'k%s:%s' "$(date -u +%Y%m%d)" "$(head -c 32 /dev/urandom | base64 | tr -d '\n')"; }
@@ -56,6 +57,7 @@ if [ -n "$existing_url" ] && command -v psql >/dev/null 2>&1; then
   v=$(psql "$existing_url" -XAtqc "select default_version from pg_available_extensions where name = 'vector'" 2>/dev/null || true)
   if [ -n "$v" ] && version_ge "$v" "$MIN_VECTOR"; then
     [ -n "$(env_get JWT_SECRET)" ] || env_set JWT_SECRET "$(random_hex 32)"
+    [ -n "$(env_get AUDIT_KEY)" ] || env_set AUDIT_KEY "$(random_b64 32)"
     [ -n "$(env_get SECRETS_KEY)" ] || env_set SECRETS_KEY "$(new_secrets_key)"
     [ -n "$(env_get DATABASE_URL)" ] || env_set DATABASE_URL "$existing_url"
     log "using the server at DATABASE_URL (pgvector $v)"
@@ -203,6 +205,7 @@ done
 env_set DATABASE_URL "postgres://$APP_ROLE:$app_pw@$PG_HOST:$PG_PORT/$DB_NAME"
 env_set DATABASE_OWNER_URL "postgres://$OWNER_ROLE:$owner_pw@$PG_HOST:$PG_PORT/$DB_NAME"
 [ -n "$(env_get JWT_SECRET)" ] || env_set JWT_SECRET "$(random_hex 32)"
+[ -n "$(env_get AUDIT_KEY)" ] || env_set AUDIT_KEY "$(random_b64 32)"
 [ -n "$(env_get SECRETS_KEY)" ] || env_set SECRETS_KEY "$(new_secrets_key)"
 [ -n "$(env_get JWT_ISSUER)" ] || env_set JWT_ISSUER "support-agent"
 [ -n "$(env_get JWT_AUDIENCE)" ] || env_set JWT_AUDIENCE "support-agent"

@@ -32,6 +32,12 @@ impl fmt::Display for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
+}
+
 impl FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -46,15 +52,6 @@ pub struct DbSettings {
     /// `migrate` and `stats` connects as.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<Secret>,
-
-    /// PostgreSQL URL of the owner role that runs migrations and the cross-tenant `stats`.
-    #[arg(
-        long,
-        env = "DATABASE_OWNER_URL",
-        global = true,
-        hide_env_values = true
-    )]
-    pub database_owner_url: Option<Secret>,
 
     /// Most connections the service pool opens.
     #[arg(
@@ -91,12 +88,38 @@ impl DbSettings {
             idle_in_transaction: self.db_idle_in_transaction_timeout,
         }
     }
+}
 
-    pub fn owner_url(&self) -> Result<&Secret, SettingError> {
+/// The owner role's URL: only the operator commands that need it (migrations, the cross-tenant
+/// `stats` and `jobs`, key rotation, token revocation by id) take it; `serve` and `worker` have
+/// no such setting and never read it.
+#[derive(Debug, Clone, Args)]
+pub struct OwnerDb {
+    /// PostgreSQL URL of the owner role (migrations, cross-tenant operator commands).
+    #[arg(
+        long,
+        env = "DATABASE_OWNER_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_owner_url: Option<Secret>,
+}
+
+impl OwnerDb {
+    pub fn url(&self) -> Result<&Secret, SettingError> {
         self.database_owner_url
             .as_ref()
             .ok_or(SettingError::Missing("DATABASE_OWNER_URL"))
     }
+}
+
+/// The key the audit trail digests arguments with.
+#[derive(Debug, Clone, Args)]
+pub struct AuditSettings {
+    /// HMAC key for the audit trail's argument digests: base64 of at least 32 random bytes
+    /// (scripts/setup.sh writes one). Without it, a key of the running process only is used.
+    #[arg(long, env = "AUDIT_KEY", global = true, hide_env_values = true)]
+    pub audit_key: Option<Secret>,
 }
 
 /// How tokens are signed and verified (SECURITY.md J1–J3).
@@ -132,6 +155,11 @@ pub struct JwtSettings {
     /// Sign issued tokens with a private key instead of the HS256 secret: `KID=ALG:PATH`.
     #[arg(long, env = "JWT_SIGNING_KEY", global = true)]
     pub jwt_signing_key: Option<String>,
+
+    /// Longest lifetime `token issue --ttl` may give a token.
+    #[arg(long, env = "TOKEN_MAX_TTL", global = true, default_value = "90d",
+          value_parser = parse_duration)]
+    pub token_max_ttl: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! `WHERE user_id = …` in every query, and by forced row-level security under a service role that
 //! cannot bypass it (see `migrations/`).
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod draft_check;
+pub mod http;
 pub mod jobs;
 pub mod knowledge;
 pub mod limits;

@@ -16,7 +16,9 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// Made by the auth layer once a token's signature and claims are verified.
+    /// Made by the auth layer once a token's signature and claims are verified, or once a
+    /// credential that carries its user id is about to be checked inside that user's own
+    /// transaction (row-level security then decides whether it exists).
     pub(crate) fn from_verified_subject(user_id: Uuid) -> Self {
         Self { user_id }
     }

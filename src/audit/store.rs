@@ -1,8 +1,5 @@
 //! The one place that reads and writes `tool_calls`.
 
-use std::fmt::Write;
-
-use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{NewToolCall, Outcome, ToolCall, Transport};
@@ -10,19 +7,33 @@ use crate::{Db, StoreError, Tenant, TenantTx};
 
 /// Appends one call to the calling tenant's audit trail.
 pub async fn record(tx: &mut TenantTx, call: &NewToolCall<'_>) -> Result<(), StoreError> {
+    record_many(tx, std::slice::from_ref(call)).await
+}
+
+/// Appends calls of the calling tenant in one statement.
+pub async fn record_many(tx: &mut TenantTx, calls: &[NewToolCall<'_>]) -> Result<(), StoreError> {
     let user_id = tx.user_id();
+    let ids: Vec<Uuid> = calls.iter().map(|_| Uuid::now_v7()).collect();
+    let kinds: Vec<&str> = calls.iter().map(|c| c.kind.as_str()).collect();
+    let tools: Vec<&str> = calls.iter().map(|c| c.tool).collect();
+    let hmacs: Vec<&str> = calls.iter().map(|c| c.args_hmac.as_str()).collect();
+    let outcomes: Vec<&str> = calls.iter().map(|c| outcome_str(c.outcome)).collect();
+    let latencies: Vec<i64> = calls.iter().map(|c| c.latency_us.max(0)).collect();
+    let transports: Vec<&str> = calls.iter().map(|c| transport_str(c.transport)).collect();
     sqlx::query(
         // language=PostgreSQL
-        "INSERT INTO tool_calls (user_id, id, tool, args_sha256, outcome, latency_us, transport) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO tool_calls (user_id, id, kind, tool, args_hmac, outcome, latency_us, transport) \
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                                  $7::bigint[], $8::text[])",
     )
     .bind(user_id)
-    .bind(Uuid::now_v7())
-    .bind(call.tool)
-    .bind(&call.args_sha256)
-    .bind(call.outcome)
-    .bind(call.latency_us.max(0))
-    .bind(call.transport)
+    .bind(ids)
+    .bind(kinds)
+    .bind(tools)
+    .bind(hmacs)
+    .bind(outcomes)
+    .bind(latencies)
+    .bind(transports)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -33,7 +44,8 @@ pub async fn recent(tx: &mut TenantTx, limit: i64) -> Result<Vec<ToolCall>, Stor
     let user_id = tx.user_id();
     let rows = sqlx::query_as::<_, ToolCall>(
         // language=PostgreSQL
-        "SELECT * FROM tool_calls WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        "SELECT user_id, id, kind, tool, args_hmac, outcome, latency_us, transport, created_at \
+         FROM tool_calls WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit.clamp(1, 1000))
@@ -42,52 +54,31 @@ pub async fn recent(tx: &mut TenantTx, limit: i64) -> Result<Vec<ToolCall>, Stor
     Ok(rows)
 }
 
-/// Writes calls of possibly many tenants in one transaction and one round trip for the rows.
-///
-/// Each run of rows of one tenant is preceded by `SET LOCAL app.current_user_id` for that tenant,
-/// so row-level security's WITH CHECK holds for every row exactly as in a [`TenantTx`]. Every
-/// value is written as a literal formatted from a typed value the server produced itself (UUIDs,
-/// integers, the enums below, the hex digest, and a tool name from the static catalog, checked
-/// to be `[a-z0-9_]`), never from client text, so no literal can carry a quote.
-pub async fn record_batch(db: &Db, calls: &[(Tenant, NewToolCall<'_>)]) -> Result<(), StoreError> {
-    let mut sql = String::new();
-    let mut current = None;
-    for (tenant, call) in calls {
-        let safe_tool = !call.tool.is_empty()
-            && call
-                .tool
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        let safe_hash =
-            call.args_sha256.len() == 64 && call.args_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        if !safe_tool || !safe_hash {
-            tracing::error!(%tenant, "an audited call with a malformed tool name or hash was dropped");
-            continue;
+/// Writes calls of possibly many tenants: each tenant's calls in one transaction of its own,
+/// under its own tenant context, in one statement. A tenant whose rows cannot be written (its
+/// account deleted meanwhile, say) loses its rows of this batch only; the failure is logged.
+pub async fn record_batch(db: &Db, calls: &[(Tenant, NewToolCall<'_>)]) {
+    let mut tenants: Vec<Tenant> = Vec::new();
+    for (tenant, _) in calls {
+        if !tenants.contains(tenant) {
+            tenants.push(*tenant);
         }
-        let user_id = tenant.id().hyphenated();
-        if current != Some(tenant.id()) {
-            let _ = write!(sql, "SET LOCAL app.current_user_id = '{user_id}';");
-            current = Some(tenant.id());
+    }
+    for tenant in tenants {
+        let mine: Vec<NewToolCall<'_>> = calls
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, c)| c.clone())
+            .collect();
+        let written = async {
+            let mut tx = db.begin(&tenant).await?;
+            record_many(&mut tx, &mine).await?;
+            tx.commit().await
+        };
+        if let Err(e) = written.await {
+            tracing::error!(%tenant, calls = mine.len(), error = %e, "writing audited tool calls failed");
         }
-        let _ = write!(
-            sql,
-            "INSERT INTO tool_calls (user_id, id, tool, args_sha256, outcome, latency_us, transport) \
-             VALUES ('{user_id}', '{}', '{}', '{}', '{}', {}, '{}');",
-            Uuid::now_v7().hyphenated(),
-            call.tool,
-            call.args_sha256.to_ascii_lowercase(),
-            outcome_str(call.outcome),
-            call.latency_us.max(0),
-            transport_str(call.transport),
-        );
     }
-    if sql.is_empty() {
-        return Ok(());
-    }
-    let mut tx = db.pool().begin().await?;
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 fn outcome_str(o: Outcome) -> &'static str {

@@ -2,18 +2,21 @@
 //!
 //! [`AuditLog::direct`] writes each call in its own transaction before the call returns (the
 //! simplest, for low volumes). [`AuditLog::spawn`] queues calls to a background writer that
-//! drains the queue in batches of up to [`MAX_BATCH`] and writes each batch in one transaction
-//! ([`super::store::record_batch`]): one commit for many calls instead of one per call, which is
-//! what lets the HTTP server reach its throughput target. A queued call is written within a
-//! batch's time; [`AuditLog::flush`] waits until everything queued so far is written, and the
-//! HTTP server flushes when it shuts down. A crash can lose the calls still queued.
+//! drains the queue in batches of up to [`MAX_BATCH`] and writes each tenant's part of a batch in
+//! one transaction of its own ([`super::store::record_batch`]): one commit per tenant and batch
+//! instead of one per call, which is what lets the HTTP server reach its throughput target, and a
+//! row one tenant cannot write never costs another tenant its rows. A queued call is written
+//! within a batch's time; [`AuditLog::flush`] waits until everything queued so far is written,
+//! and the HTTP server flushes when it shuts down. A crash can lose the calls still queued.
+
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NewToolCall, store};
+use super::{AuditKey, NewToolCall, store};
 use crate::{Db, Tenant};
 
-/// Largest batch written in one transaction.
+/// Largest batch written at once.
 pub const MAX_BATCH: usize = 512;
 /// Calls that may wait in the queue before callers wait for room (backpressure).
 const QUEUE: usize = 16_384;
@@ -23,35 +26,63 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-/// Where tool calls are recorded. Cheap to clone.
+/// Where tool calls are recorded, and the key their arguments are digested with. Cheap to
+/// clone.
 #[derive(Clone)]
-pub struct AuditLog(Mode);
+pub struct AuditLog {
+    mode: Mode,
+    db: Db,
+    key: Arc<AuditKey>,
+}
 
 #[derive(Clone)]
 enum Mode {
-    Direct(Db),
+    Direct,
     Queued(mpsc::Sender<Msg>),
 }
 
 impl AuditLog {
     /// Writes every call before returning.
-    pub fn direct(db: Db) -> Self {
-        Self(Mode::Direct(db))
+    pub fn direct(db: Db, key: Arc<AuditKey>) -> Self {
+        Self {
+            mode: Mode::Direct,
+            db,
+            key,
+        }
     }
 
     /// Starts a background writer on the current runtime; it ends once every clone is dropped
     /// and the queue is written.
-    pub fn spawn(db: Db) -> Self {
+    pub fn spawn(db: Db, key: Arc<AuditKey>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, rx));
-        Self(Mode::Queued(tx))
+        tokio::spawn(write_batches(db.clone(), rx));
+        Self {
+            mode: Mode::Queued(tx),
+            db,
+            key,
+        }
+    }
+
+    /// A batched log with this one's database and key.
+    pub fn batched(&self) -> Self {
+        Self::spawn(self.db.clone(), self.key.clone())
+    }
+
+    /// A direct log with this one's database and key.
+    pub fn unbatched(&self) -> Self {
+        Self::direct(self.db.clone(), self.key.clone())
+    }
+
+    /// The keyed digest of a call's arguments.
+    pub fn digest(&self, args: &serde_json::Value) -> String {
+        self.key.digest(args)
     }
 
     /// Records one call. A failure to write is logged, never returned: the call has happened.
     pub async fn record(&self, tenant: &Tenant, call: NewToolCall<'static>) {
-        match &self.0 {
-            Mode::Direct(db) => {
-                if let Err(e) = super::record(db, tenant, call).await {
+        match &self.mode {
+            Mode::Direct => {
+                if let Err(e) = super::record(&self.db, tenant, call).await {
                     tracing::error!(%tenant, error = %e, "recording a tool call failed");
                 }
             }
@@ -65,7 +96,7 @@ impl AuditLog {
 
     /// Waits until every call recorded before this one is written.
     pub async fn flush(&self) {
-        if let Mode::Queued(tx) = &self.0 {
+        if let Mode::Queued(tx) = &self.mode {
             let (done, wait) = oneshot::channel();
             if tx.send(Msg::Flush(done)).await.is_ok() {
                 let _ = wait.await;
@@ -89,9 +120,7 @@ async fn write_batches(db: Db, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            if let Err(e) = store::record_batch(&db, &batch).await {
-                tracing::error!(calls = batch.len(), error = %e, "writing audited tool calls failed");
-            }
+            store::record_batch(&db, &batch).await;
             batch.clear();
         }
         for done in waiting.drain(..) {

@@ -25,6 +25,34 @@ pub struct Claims {
     pub aud: String,
     pub exp: u64,
     pub iat: u64,
+    /// Not valid before (validated when present; issued tokens carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// The token's own id, by which it is revoked (required).
+    pub jti: String,
+    /// The session it was issued from (a login); absent for operator-issued tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A token whose signature and claims check out. Whether it has been revoked, or its user
+/// deleted, is the database's to say (`accounts::revocations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub tenant: Tenant,
+    pub jti: Uuid,
+    pub sid: Option<Uuid>,
+    /// Seconds since the epoch.
+    pub issued_at: u64,
+    pub expires_at: u64,
+}
+
+/// A token just signed, with what its holder needs to know about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    pub jti: Uuid,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Why a token was refused. The messages are safe to show a client; none echoes the token.
@@ -48,6 +76,12 @@ pub enum AuthError {
     MissingClaim(String),
     #[error("the token's subject is not a user id")]
     BadSubject,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error("the token's user no longer exists")]
+    UnknownUser,
 }
 
 /// Verifies and issues tokens with keys pinned from configuration; the token's own `alg` is only
@@ -110,8 +144,8 @@ impl JwtAuth {
         &self.audience
     }
 
-    /// Verifies signature, algorithm, `exp`, `iss`, `aud` and `sub`, and yields the tenant.
-    pub fn verify(&self, token: &str) -> Result<Tenant, AuthError> {
+    /// Verifies signature, algorithm, `exp`, `nbf`, `iss`, `aud`, `sub` and `jti`.
+    pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (alg, key) = match header.kid.as_deref() {
             Some(kid) => {
@@ -131,10 +165,12 @@ impl JwtAuth {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
             match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
                 ErrorKind::InvalidAudience => AuthError::WrongAudience,
                 ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
@@ -142,25 +178,53 @@ impl JwtAuth {
                     AuthError::AlgorithmNotAllowed
                 }
                 ErrorKind::InvalidSignature => AuthError::BadSignature,
-                // A claim of the wrong type (e.g. no `sub` string) fails deserialising.
+                // A claim missing or of the wrong type (no `sub` or `jti` string) fails
+                // deserialising.
+                ErrorKind::Json(e) if e.to_string().contains("jti") => {
+                    AuthError::MissingClaim("jti".into())
+                }
                 ErrorKind::Json(_) => AuthError::MissingClaim("sub".into()),
                 _ => AuthError::Malformed,
             }
         })?;
-        let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::BadSubject)?;
-        Ok(Tenant::from_verified_subject(user_id))
+        let c = data.claims;
+        let user_id = Uuid::parse_str(&c.sub).map_err(|_| AuthError::BadSubject)?;
+        let jti = Uuid::parse_str(&c.jti).map_err(|_| AuthError::Malformed)?;
+        let sid = c
+            .sid
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|_| AuthError::Malformed)?;
+        Ok(Verified {
+            tenant: Tenant::from_verified_subject(user_id),
+            jti,
+            sid,
+            issued_at: c.iat,
+            expires_at: c.exp,
+        })
     }
 
-    /// Issues a token for `user_id` valid for `ttl`, signed with the configured private key when
-    /// there is one, else with the HS256 secret.
-    pub fn issue(&self, user_id: Uuid, ttl: Duration) -> Result<String, SettingError> {
+    /// Issues a token for `user_id` valid for `ttl`, from session `sid` when a login made it,
+    /// signed with the configured private key when there is one, else with the HS256 secret.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        ttl: Duration,
+        sid: Option<Uuid>,
+    ) -> Result<IssuedToken, SettingError> {
         let now = jsonwebtoken::get_current_timestamp();
+        let jti = Uuid::now_v7();
+        let exp = now + ttl.as_secs();
         let claims = Claims {
             sub: user_id.to_string(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
-            exp: now + ttl.as_secs(),
+            nbf: Some(now),
+            exp,
+            jti: jti.to_string(),
+            sid: sid.map(|s| s.to_string()),
         };
         let (header, key) = match (&self.signing_key, &self.secret) {
             (Some((kid, alg, key)), _) => {
@@ -171,9 +235,18 @@ impl JwtAuth {
             (None, Some((key, _))) => (Header::new(Algorithm::HS256), key),
             (None, None) => return Err(SettingError::Missing("JWT_SECRET")),
         };
-        jsonwebtoken::encode(&header, &claims, key).map_err(|e| SettingError::Invalid {
-            name: "JWT_SIGNING_KEY",
-            reason: e.to_string(),
+        let token =
+            jsonwebtoken::encode(&header, &claims, key).map_err(|e| SettingError::Invalid {
+                name: "JWT_SIGNING_KEY",
+                reason: e.to_string(),
+            })?;
+        let expires_at =
+            chrono::DateTime::from_timestamp(i64::try_from(exp).unwrap_or(i64::MAX), 0)
+                .unwrap_or_else(chrono::Utc::now);
+        Ok(IssuedToken {
+            token,
+            jti,
+            expires_at,
         })
     }
 }

@@ -5,9 +5,12 @@ use anyhow::Context as _;
 use clap::Args;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use super::Cli;
 use super::parse_uuid;
-use crate::config::DbSettings;
+use crate::audit::{AuditKey, AuditLog};
+use crate::config::{DbSettings, OwnerDb};
 use crate::limits::LimitedEmbedder;
 use crate::stripe::Stripe;
 use crate::tools::Ctx;
@@ -52,15 +55,24 @@ pub async fn service_db(settings: &DbSettings) -> anyhow::Result<Db> {
 }
 
 /// The owner-role pool, for migrations and the operator's cross-tenant commands.
-pub async fn owner_pool(settings: &DbSettings) -> anyhow::Result<sqlx::PgPool> {
-    Ok(db::connect("DATABASE_OWNER_URL", settings.owner_url()?, 2, None).await?)
+pub async fn owner_pool(owner: &OwnerDb) -> anyhow::Result<sqlx::PgPool> {
+    Ok(db::connect("DATABASE_OWNER_URL", owner.url()?, 2, None).await?)
 }
 
 /// The tool layer's context for `db`, built once: Stripe when SECRETS_KEY is set (an invalid one
 /// stops the command), the knowledge base when the embedding model loads. A missing part is
 /// logged, and the tools that need it answer that it is not configured.
 pub fn tool_ctx(db: Db, cli: &Cli) -> anyhow::Result<Ctx> {
-    let mut ctx = Ctx::new(db).with_limits(cli.limits.clone());
+    let mut ctx = Ctx::new(db.clone()).with_limits(cli.limits.clone());
+    match &cli.audit.audit_key {
+        Some(key) => {
+            let key = Arc::new(AuditKey::from_setting(key)?);
+            ctx = ctx.with_audit(AuditLog::direct(db, key));
+        }
+        None => tracing::warn!(
+            "AUDIT_KEY is not set: audit digests use a key of this process only (run scripts/setup.sh)"
+        ),
+    }
     if cli.stripe.secrets_key.is_some() {
         ctx = ctx.with_stripe(Stripe::from_settings(&cli.stripe)?);
     } else {

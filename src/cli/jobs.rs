@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::context::owner_pool;
 use super::{parse_uuid, print_json};
-use crate::config::DbSettings;
+use crate::config::OwnerDb;
 use crate::jobs;
 
 #[derive(Debug, Clone, Subcommand)]
@@ -29,8 +29,8 @@ pub enum JobsCmd {
     },
 }
 
-pub(super) async fn run(db: &DbSettings, cmd: JobsCmd) -> anyhow::Result<()> {
-    let owner = owner_pool(db).await?;
+pub(super) async fn run(owner: &OwnerDb, cmd: JobsCmd) -> anyhow::Result<()> {
+    let owner = owner_pool(owner).await?;
     match cmd {
         JobsCmd::List {
             status,

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::context::{TenantArgs, service_db};
 use super::{parse_uuid, print_json};
 use crate::config::DbSettings;
-use crate::knowledge::{self, EmbedSettings, IngestOptions, SearchSettings, store};
+use crate::knowledge::ingest::IngestSettings;
+use crate::knowledge::{self, EmbedSettings, SearchSettings, store};
 use crate::tools::SearchKnowledgeOutput;
 
 #[derive(Debug, Clone, Args)]
@@ -59,6 +60,25 @@ pub enum KnowledgeCmd {
     },
 }
 
+/// This binary, which extracts PDFs in a child process of itself.
+pub(super) fn this_binary() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find this program's own path (for the PDF extractor)")
+}
+
+/// `__extract-pdf`: the PDF extractor's child side (see `knowledge::sandbox`). Not for people.
+#[derive(Debug, Clone, Args)]
+pub struct ExtractPdfArgs {
+    #[arg(long)]
+    max_memory: u64,
+    #[arg(long)]
+    cpu_seconds: u64,
+    path: PathBuf,
+}
+
+pub(super) fn extract_pdf(args: &ExtractPdfArgs) -> std::process::ExitCode {
+    knowledge::sandbox::run_child(&args.path, args.max_memory, args.cpu_seconds)
+}
+
 fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -73,12 +93,13 @@ fn progress_bar() -> ProgressBar {
 pub(super) async fn ingest(
     db: &DbSettings,
     embed: &EmbedSettings,
+    settings: &IngestSettings,
     args: IngestArgs,
 ) -> anyhow::Result<()> {
     let db = service_db(db).await?;
     let tenant = args.tenant.tenant(&db).await?;
     let embedder = embed.build()?;
-    let options = IngestOptions { prune: args.prune };
+    let options = settings.options(args.prune, this_binary()?);
     let report = knowledge::ingest(
         &db,
         embedder.as_ref(),

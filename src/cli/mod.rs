@@ -41,15 +41,21 @@ pub struct Cli {
     #[command(flatten)]
     pub jwt: JwtSettings,
     #[command(flatten)]
+    pub audit: config::AuditSettings,
+    #[command(flatten)]
     pub llm: crate::llm::LlmSettings,
     #[command(flatten)]
     pub embed: EmbedSettings,
     #[command(flatten)]
     pub search: SearchSettings,
     #[command(flatten)]
+    pub ingest: crate::knowledge::ingest::IngestSettings,
+    #[command(flatten)]
     pub stripe: crate::stripe::StripeSettings,
     #[command(flatten)]
     pub limits: crate::limits::LimitSettings,
+    #[command(flatten)]
+    pub accounts: crate::accounts::AccountSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,7 +63,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Apply the database migrations, as the owner role (DATABASE_OWNER_URL).
-    Migrate,
+    Migrate(config::OwnerDb),
     /// Manage tenants (the users who run a support desk).
     #[command(subcommand)]
     Users(users::UsersCmd),
@@ -87,8 +93,12 @@ pub enum Command {
     /// print each with its category, priority and draft. Safe to run again.
     Demo(demo::DemoArgs),
     /// See and retry the triage queue's jobs, across tenants (owner connection).
-    #[command(subcommand)]
-    Jobs(jobs::JobsCmd),
+    Jobs {
+        #[command(flatten)]
+        owner: config::OwnerDb,
+        #[command(subcommand)]
+        cmd: jobs::JobsCmd,
+    },
     /// Add files and folders to a tenant's knowledge base (Markdown, text, HTML, PDF).
     ///
     /// Unchanged files are skipped; a changed file's chunks are replaced in one transaction.
@@ -102,6 +112,9 @@ pub enum Command {
     /// Show or change a tenant's settings: the hosts drafts may link to.
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
+    /// The PDF extractor's child process (internal).
+    #[command(name = "__extract-pdf", hide = true)]
+    ExtractPdf(knowledge::ExtractPdfArgs),
 }
 
 /// Runs the command line and turns any error into one line on stderr.
@@ -111,6 +124,10 @@ pub async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
+    // The PDF extractor's child: no logging, no settings, no database; limits itself and exits.
+    if let Command::ExtractPdf(args) = &cli.command {
+        return knowledge::extract_pdf(args);
+    }
     // A server reports what it does; the one-shot commands only warn.
     let level = if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
         "info"
@@ -129,22 +146,26 @@ pub async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Migrate => migrate(&cli.db).await,
+        Command::Migrate(owner) => migrate(owner).await,
         Command::Users(cmd) => users::run(&cli.db, cmd.clone()).await,
         Command::Token(cmd) => tokens::run(&cli.db, &cli.jwt, cmd.clone()).await,
         Command::Customers(cmd) => customers::run(&cli.db, cmd.clone()).await,
         Command::Tickets(cmd) => tickets::run(&cli.db, cmd.clone()).await,
         Command::Messages(cmd) => messages::run(&cli.db, cmd.clone()).await,
-        Command::Stats(args) => stats::run(&cli.db, args.clone()).await,
+        Command::Stats(args) => stats::run(args.clone()).await,
         Command::Serve(args) => serve::run(&cli, args.clone()).await,
         Command::Worker(args) => {
             let db = context::service_db(&cli.db).await?;
             let ctx = context::tool_ctx(db, &cli)?;
             worker::run(ctx, &cli.llm, args.clone()).await
         }
-        Command::Jobs(cmd) => jobs::run(&cli.db, cmd.clone()).await,
+        Command::Jobs { owner, cmd } => jobs::run(owner, cmd.clone()).await,
         Command::Demo(args) => demo::run(&cli, args.clone()).await,
-        Command::Ingest(args) => knowledge::ingest(&cli.db, &cli.embed, args.clone()).await,
+        Command::Ingest(args) => {
+            knowledge::ingest(&cli.db, &cli.embed, &cli.ingest, args.clone()).await
+        }
+        // Handled before anything else in `main`.
+        Command::ExtractPdf(_) => Ok(()),
         Command::Knowledge(cmd) => {
             knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd.clone()).await
         }
@@ -154,7 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `migrate`: applies the embedded migrations as the owner role.
-async fn migrate(settings: &DbSettings) -> anyhow::Result<()> {
+async fn migrate(settings: &config::OwnerDb) -> anyhow::Result<()> {
     let owner = context::owner_pool(settings).await?;
     crate::db::migrate(&owner).await?;
     eprintln!("database is up to date");

@@ -4,11 +4,13 @@ use clap::Args;
 
 use super::context::owner_pool;
 use super::print_json;
-use crate::config::DbSettings;
+use crate::config::OwnerDb;
 use crate::stats;
 
 #[derive(Debug, Clone, Args)]
 pub struct StatsArgs {
+    #[command(flatten)]
+    owner: OwnerDb,
     /// The window, in days, that tickets, customers and messages are counted over.
     #[arg(long, default_value_t = 30)]
     days: u32,
@@ -17,8 +19,8 @@ pub struct StatsArgs {
     json: bool,
 }
 
-pub(super) async fn run(settings: &DbSettings, args: StatsArgs) -> anyhow::Result<()> {
-    let owner = owner_pool(settings).await?;
+pub(super) async fn run(args: StatsArgs) -> anyhow::Result<()> {
+    let owner = owner_pool(&args.owner).await?;
     let s = stats::compute(&owner, args.days).await?;
     if args.json {
         return print_json(&s);

@@ -10,7 +10,7 @@ use super::context::{TenantArgs, owner_pool, service_db};
 use super::print_json;
 use super::users::read_secret_line;
 use crate::Tenant;
-use crate::config::{DbSettings, Secret};
+use crate::config::{DbSettings, OwnerDb, Secret};
 use crate::stripe::{self, AccessStatus, Credential, Stripe, StripeSettings, Vault, access};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -47,6 +47,8 @@ pub enum StripeCmd {
     /// Re-encrypt every stored key under the current SECRETS_KEY (after a rotation, with the old
     /// key in SECRETS_KEY_PREVIOUS).
     Rekey {
+        #[command(flatten)]
+        owner: OwnerDb,
         #[arg(long)]
         json: bool,
     },
@@ -117,12 +119,12 @@ pub(super) async fn run(
             super::stripe_report::print_link(&report);
             Ok(())
         }
-        StripeCmd::Rekey { json } => {
+        StripeCmd::Rekey { owner, json } => {
             let vault = Vault::new(
                 stripe_settings.secrets_key.as_ref(),
                 stripe_settings.secrets_key_previous.as_ref(),
             )?;
-            let owner = owner_pool(settings).await?;
+            let owner = owner_pool(&owner).await?;
             let stale =
                 stripe::store::tenants_sealed_under_other_keys(&owner, vault.current_key_id())
                     .await?;

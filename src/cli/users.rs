@@ -5,7 +5,7 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::context::service_db;
+use super::context::{TenantArgs, service_db};
 use super::print_json;
 use crate::config::{DbSettings, Secret};
 use crate::users::{self, NewUser};
@@ -24,15 +24,25 @@ pub enum UsersCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a tenant and everything it owns (customers, tickets, messages, knowledge base,
+    /// Stripe access, jobs, sessions, API keys, audit trail), in one transaction. Its tokens and
+    /// keys stop working at once.
+    Delete {
+        #[command(flatten)]
+        tenant: TenantArgs,
+    },
 }
 
 pub(super) async fn run(settings: &DbSettings, cmd: UsersCmd) -> anyhow::Result<()> {
-    let UsersCmd::Create {
-        name,
-        email,
-        password_stdin,
-        json,
-    } = cmd;
+    let (name, email, password_stdin, json) = match cmd {
+        UsersCmd::Create {
+            name,
+            email,
+            password_stdin,
+            json,
+        } => (name, email, password_stdin, json),
+        UsersCmd::Delete { tenant } => return delete(settings, tenant).await,
+    };
     let password = if password_stdin {
         Some(read_secret_line().context("reading the password from stdin")?)
     } else {
@@ -49,6 +59,19 @@ pub(super) async fn run(settings: &DbSettings, cmd: UsersCmd) -> anyhow::Result<
         return print_json(&user);
     }
     println!("created user {} ({} <{}>)", user.id, user.name, user.email);
+    Ok(())
+}
+
+async fn delete(settings: &DbSettings, args: TenantArgs) -> anyhow::Result<()> {
+    let db = service_db(settings).await?;
+    let tenant = args.tenant(&db).await?;
+    let mut tx = db.begin(&tenant).await?;
+    users::store::delete(&mut tx).await?;
+    tx.commit().await?;
+    if args.json {
+        return print_json(&serde_json::json!({"deleted": args.user}));
+    }
+    println!("deleted user {} and everything it owned", args.user);
     Ok(())
 }
 

@@ -77,6 +77,11 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
         }
         Kind::Pdf => pdf_text(bytes)?,
     };
+    finish(path, kind, &body)
+}
+
+/// The document of text `body` extracted from `path` (by [`extract`], or by the PDF sandbox).
+pub fn finish(path: &Path, kind: Kind, body: &str) -> Result<Extracted, ExtractError> {
     let body = body.replace("\r\n", "\n").replace('\0', "");
     if body.trim().is_empty() {
         return Err(ExtractError::Empty);
@@ -104,7 +109,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, ExtractError> {
 
 /// pdf-extract panics on some malformed files instead of returning an error: a panic is caught
 /// and reported like any other unreadable PDF.
-fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
+pub fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
     if !bytes.starts_with(b"%PDF") {
         return Err(ExtractError::Pdf("no %PDF header".into()));
     }

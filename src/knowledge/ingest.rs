@@ -13,18 +13,67 @@ use sha2::{Digest, Sha256};
 use super::KnowledgeError;
 use super::chunk::{self, Chunk};
 use super::embed::Embedder;
-use super::extract::{self, Extracted};
+use super::extract::{self, Extracted, Kind};
+use super::sandbox::PdfSandbox;
 use super::store::{self, NewChunk, NewDocument, Written};
 use crate::{Db, Tenant};
 
 /// Chunks embedded together: several small documents share one batch.
 const EMBED_GROUP: usize = 64;
 
+/// Largest file read, by default (`KB_MAX_FILE_BYTES`): 20 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The limits of ingestion, read from flags or the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestSettings {
+    /// Largest file the knowledge base reads (folders and uploads alike), in bytes.
+    #[arg(long, env = "KB_MAX_FILE_BYTES", global = true, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+    pub kb_max_file_bytes: u64,
+    /// Wall-clock time allowed to extract one PDF (in a child process).
+    #[arg(long, env = "KB_PDF_TIMEOUT", global = true, default_value = "30s",
+          value_parser = crate::config::parse_duration)]
+    pub kb_pdf_timeout: std::time::Duration,
+    /// Memory (address space) allowed to the process that extracts one PDF, in bytes.
+    #[arg(long, env = "KB_PDF_MAX_MEMORY", global = true, default_value_t = 1024 * 1024 * 1024)]
+    pub kb_pdf_max_memory: u64,
+}
+
+impl IngestSettings {
+    /// Options for a run, with PDFs extracted by `program` (this binary) in a sandbox.
+    pub fn options(&self, prune: bool, program: PathBuf) -> IngestOptions {
+        IngestOptions {
+            prune,
+            max_file_bytes: self.kb_max_file_bytes,
+            pdf_sandbox: Some(PdfSandbox {
+                program,
+                timeout: self.kb_pdf_timeout,
+                max_memory_bytes: self.kb_pdf_max_memory,
+            }),
+        }
+    }
+}
+
 /// How to ingest.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Remove documents under the given paths whose files are gone.
     pub prune: bool,
+    /// Files larger than this are skipped with a reason.
+    pub max_file_bytes: u64,
+    /// Where PDFs are parsed: in a child process under limits, or (`None`, for trusted files
+    /// such as benchmarks) in this process.
+    pub pdf_sandbox: Option<PdfSandbox>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            prune: false,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            pdf_sandbox: None,
+        }
+    }
 }
 
 /// Counts of documents by outcome.
@@ -79,7 +128,7 @@ pub async fn ingest(
 ) -> Result<IngestReport, KnowledgeError> {
     let started = Instant::now();
     let mut report = IngestReport::default();
-    let walk = files::walk(paths);
+    let walk = files::walk(paths, options.max_file_bytes);
     for (path, reason) in &walk.errors {
         report.fail(path, reason);
     }
@@ -91,10 +140,10 @@ pub async fn ingest(
     for path in &walk.files {
         progress.inc(1);
         let source = path.to_string_lossy().into_owned();
-        let bytes = match std::fs::read(path) {
+        let bytes = match files::read_bounded(path, options.max_file_bytes) {
             Ok(b) => b,
-            Err(e) => {
-                report.fail(path, &format!("cannot read: {e}"));
+            Err(reason) => {
+                report.fail(path, &reason);
                 continue;
             }
         };
@@ -103,7 +152,14 @@ pub async fn ingest(
             report.documents.unchanged += 1;
             continue;
         }
-        let doc = match extract::extract(path, &bytes) {
+        let extracted = match (Kind::of(path), &options.pdf_sandbox) {
+            (Some(Kind::Pdf), Some(sandbox)) => match sandbox.extract(path).await {
+                Ok(text) => extract::finish(path, Kind::Pdf, &text),
+                Err(e) => Err(e),
+            },
+            _ => extract::extract(path, &bytes),
+        };
+        let doc = match extracted {
             Ok(doc) => doc,
             Err(e) => {
                 report.fail(path, &e.to_string());

@@ -7,6 +7,7 @@ pub mod embed;
 pub mod extract;
 pub mod ingest;
 pub mod reembed;
+pub mod sandbox;
 pub mod search;
 pub mod store;
 

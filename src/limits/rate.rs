@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
-
-use crate::Tenant;
 
 /// Buckets kept before idle full ones are forgotten.
 const MAX_BUCKETS: usize = 10_000;
@@ -31,7 +30,7 @@ impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "rate limit reached: {} allows {} requests per minute for this tenant; try again in {} s",
+            "rate limit reached: {} allows {} requests per minute; try again in {} s",
             self.setting,
             self.per_minute,
             self.retry_after_secs()
@@ -45,15 +44,16 @@ struct Bucket {
     at: Instant,
 }
 
-/// `per_minute` requests per tenant: a bucket of that many tokens, refilled continuously.
+/// `per_minute` requests per key (a tenant's id by default; an IP address, an email): a bucket
+/// of that many tokens, refilled continuously.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = Uuid> {
     setting: &'static str,
     per_minute: u32,
-    buckets: Mutex<HashMap<Uuid, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
     pub fn per_minute(setting: &'static str, per_minute: u32) -> Self {
         Self {
             setting,
@@ -62,12 +62,12 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token from `tenant`'s bucket, or says when one will be there.
-    pub fn check(&self, tenant: &Tenant) -> Result<(), Refused> {
-        self.check_at(tenant, Instant::now())
+    /// Takes one token from `key`'s bucket, or says when one will be there.
+    pub fn check(&self, key: K) -> Result<(), Refused> {
+        self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, tenant: &Tenant, now: Instant) -> Result<(), Refused> {
+    fn check_at(&self, key: K, now: Instant) -> Result<(), Refused> {
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self
@@ -79,7 +79,7 @@ impl RateLimiter {
                 b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_second < capacity
             });
         }
-        let bucket = buckets.entry(tenant.id()).or_insert(Bucket {
+        let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: capacity,
             at: now,
         });
@@ -105,24 +105,21 @@ mod tests {
     #[test]
     fn a_tenant_gets_its_burst_then_waits_and_others_are_unaffected() {
         let limiter = RateLimiter::per_minute("TENANT_REQUESTS_PER_MINUTE", 3);
-        let (a, b) = (
-            Tenant::from_trusted_operator_input(Uuid::now_v7()),
-            Tenant::from_trusted_operator_input(Uuid::now_v7()),
-        );
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let t0 = Instant::now();
         for _ in 0..3 {
-            limiter.check_at(&a, t0).expect("within the burst");
+            limiter.check_at(a, t0).expect("within the burst");
         }
-        let refused = limiter.check_at(&a, t0).expect_err("over the limit");
+        let refused = limiter.check_at(a, t0).expect_err("over the limit");
         assert_eq!(refused.setting, "TENANT_REQUESTS_PER_MINUTE");
         assert_eq!(refused.retry_after_secs(), 20, "one token every 20 s");
         assert!(refused.to_string().contains("3 requests per minute"));
         limiter
-            .check_at(&b, t0)
+            .check_at(b, t0)
             .expect("another tenant has its own bucket");
         limiter
-            .check_at(&a, t0 + Duration::from_secs(20))
+            .check_at(a, t0 + Duration::from_secs(20))
             .expect("refilled after the reset time");
-        assert!(limiter.check_at(&a, t0 + Duration::from_secs(20)).is_err());
+        assert!(limiter.check_at(a, t0 + Duration::from_secs(20)).is_err());
     }
 }

@@ -14,10 +14,12 @@ pub mod stdio;
 pub use server::SupportServer;
 
 /// Where the tenant of a request comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub enum TenantSource {
-    /// Over stdio: the one tenant whose token was verified at start (SECURITY.md M2).
-    Fixed(crate::Tenant),
+    /// Over stdio: the one tenant whose token was verified at start (SECURITY.md M2), checked
+    /// again on every call, so that the server stops serving once the token expires or is
+    /// revoked.
+    Fixed(crate::Tenant, std::sync::Arc<stdio::StdioToken>),
     /// Over HTTP: the tenant the request's own verified token names (SECURITY.md M1).
     PerRequest,
 }

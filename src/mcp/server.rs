@@ -14,7 +14,11 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use super::{TenantSource, draft_prompt, resources};
-use crate::audit::Transport;
+use std::time::Instant;
+
+use rmcp::model::ErrorCode;
+
+use crate::audit::{CallKind, NewToolCall, Outcome, Transport};
 use crate::tools::{self, Caller, Ctx, ToolError};
 
 const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list and read tickets, \
@@ -54,10 +58,13 @@ impl SupportServer {
 
     /// Who this request acts for: the tenant's staff. Over HTTP a request without a tenant never
     /// got past the authentication middleware, so its absence here is a server fault, not a
-    /// client's.
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
-        match self.tenants {
-            TenantSource::Fixed(tenant) => Ok(Caller::staff(tenant, Transport::Stdio)),
+    /// client's; over stdio the token is checked again on every call.
+    async fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
+        match &self.tenants {
+            TenantSource::Fixed(tenant, token) => {
+                token.check().await?;
+                Ok(Caller::staff(*tenant, Transport::Stdio))
+            }
             TenantSource::PerRequest => ctx
                 .extensions
                 .get::<axum::http::request::Parts>()
@@ -68,6 +75,35 @@ impl SupportServer {
                     McpError::internal_error("internal error", None)
                 }),
         }
+    }
+}
+
+impl SupportServer {
+    /// Records a resource read or prompt fetch in the tenant's audit trail, like a tool call.
+    async fn audit<T>(
+        &self,
+        caller: &Caller,
+        kind: CallKind,
+        name: &'static str,
+        args: &Value,
+        started: Instant,
+        result: &Result<T, McpError>,
+    ) {
+        let outcome = match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.code == ErrorCode::RESOURCE_NOT_FOUND => Outcome::NotFound,
+            Err(e) if e.code == ErrorCode::INTERNAL_ERROR => Outcome::Error,
+            Err(_) => Outcome::Invalid,
+        };
+        let record = NewToolCall {
+            kind,
+            tool: name,
+            args_hmac: self.ctx.audit().digest(args),
+            outcome,
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            transport: caller.transport,
+        };
+        self.ctx.audit().record(&caller.tenant, record).await;
     }
 }
 
@@ -120,11 +156,11 @@ impl ServerHandler for SupportServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         // Over HTTP the middleware answers 429 before a request gets here; over stdio the
         // limit is a tool error.
-        if let TenantSource::Fixed(tenant) = self.tenants
-            && let Err(refused) = self.ctx.limits().requests.check(&tenant)
+        if let TenantSource::Fixed(tenant, _) = &self.tenants
+            && let Err(refused) = self.ctx.limits().requests.check(tenant.id())
         {
             return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
         }
@@ -138,7 +174,7 @@ impl ServerHandler for SupportServer {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let caller = self.caller(&ctx)?;
+        let caller = self.caller(&ctx).await?;
         let items = resources::recent_tickets(&self.ctx, &caller).await?;
         Ok(ListResourcesResult::with_all_items(items))
     }
@@ -158,10 +194,25 @@ impl ServerHandler for SupportServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let caller = self.caller(&ctx)?;
-        resources::read(&self.ctx, &caller, &request.uri)
-            .await
-            .map(Into::into)
+        let caller = self.caller(&ctx).await?;
+        let started = Instant::now();
+        let result = resources::read(&self.ctx, &caller, &request.uri).await;
+        let template = match request.uri.split_once("://") {
+            Some(("ticket", _)) => "ticket",
+            Some(("customer", _)) => "customer",
+            _ => "unknown",
+        };
+        let args = serde_json::json!({ "uri": request.uri });
+        self.audit(
+            &caller,
+            CallKind::Resource,
+            template,
+            &args,
+            started,
+            &result,
+        )
+        .await;
+        result.map(Into::into)
     }
 
     async fn list_prompts(
@@ -177,14 +228,23 @@ impl ServerHandler for SupportServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let caller = self.caller(&ctx)?;
-        draft_prompt::get(
+        let caller = self.caller(&ctx).await?;
+        let started = Instant::now();
+        let result = draft_prompt::get(
             &self.ctx,
             &caller,
             &request.name,
             request.arguments.as_ref(),
         )
-        .await
-        .map(Into::into)
+        .await;
+        let name = if request.name == "draft_reply" {
+            "draft_reply"
+        } else {
+            "unknown"
+        };
+        let args = serde_json::json!({ "name": request.name, "arguments": request.arguments });
+        self.audit(&caller, CallKind::Prompt, name, &args, started, &result)
+            .await;
+        result.map(Into::into)
     }
 }

@@ -93,7 +93,19 @@ pub async fn upsert(tx: &mut TenantTx, access: &StoredAccess) -> Result<StripeAc
     .bind(sealed.map(|s| s.ciphertext.as_slice()))
     .bind(hint)
     .fetch_one(tx.conn())
-    .await?;
+    .await
+    .map_err(|e| {
+        crate::db::constraint_violation(
+            e,
+            &[("stripe_accounts_account_id_key", || {
+                StoreError::Conflict(
+                    "this Connect account is already connected to another tenant: one Stripe \
+                     account belongs to one desk"
+                        .into(),
+                )
+            })],
+        )
+    })?;
     row.into_account()
 }
 

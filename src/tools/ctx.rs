@@ -11,7 +11,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::ToolError;
-use crate::audit::{AuditLog, Transport};
+use crate::audit::{AuditKey, AuditLog, Transport};
 use crate::knowledge::{SearchSettings, SharedEmbedder};
 use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
@@ -38,7 +38,7 @@ impl Ctx {
     /// defaults, and Stripe and the knowledge base answer that they are not configured.
     pub fn new(db: Db) -> Self {
         Self {
-            audit: AuditLog::direct(db.clone()),
+            audit: AuditLog::direct(db.clone(), Arc::new(AuditKey::ephemeral())),
             db,
             stripe: None,
             knowledge: None,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Annotations, Caller, Ctx, Tool, ToolError, args};
-use crate::audit::{self, NewToolCall};
+use crate::audit::{self, CallKind, NewToolCall};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type CallFn = for<'a> fn(&'a Ctx, &'a Caller, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
@@ -106,12 +106,12 @@ pub fn find(name: &str) -> Option<&'static ToolDef> {
 pub async fn call(ctx: &Ctx, caller: &Caller, name: &str, args: Value) -> Result<Value, ToolError> {
     let tool =
         find(name).ok_or_else(|| ToolError::UnknownTool(name.chars().take(100).collect()))?;
-    let args_sha256 = audit::hash_arguments(&args);
+    let args_hmac = ctx.audit().digest(&args);
     audited(
         ctx,
         caller,
         tool.name,
-        args_sha256,
+        args_hmac,
         tool.run(ctx, caller, args),
     )
     .await
@@ -126,15 +126,17 @@ pub async fn invoke<T: Tool>(
 where
     T::Args: Serialize,
 {
-    let args_sha256 = audit::hash_arguments(&serde_json::to_value(&args).unwrap_or(Value::Null));
-    audited(ctx, caller, T::NAME, args_sha256, T::run(ctx, caller, args)).await
+    let args_hmac = ctx
+        .audit()
+        .digest(&serde_json::to_value(&args).unwrap_or(Value::Null));
+    audited(ctx, caller, T::NAME, args_hmac, T::run(ctx, caller, args)).await
 }
 
 async fn audited<O>(
     ctx: &Ctx,
     caller: &Caller,
     tool: &'static str,
-    args_sha256: String,
+    args_hmac: String,
     run: impl Future<Output = Result<O, ToolError>>,
 ) -> Result<O, ToolError> {
     let started = Instant::now();
@@ -145,8 +147,9 @@ async fn audited<O>(
         Err(e) => e.outcome(),
     };
     let record = NewToolCall {
+        kind: CallKind::Tool,
         tool,
-        args_sha256,
+        args_hmac,
         outcome,
         latency_us,
         transport: caller.transport,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use password::{hash_password, verify_password_hash};
+pub use password::{check_policy, dummy_hash, hash_password, verify_password_hash};
 
 /// A row of `users`. The password hash is never serialised or printed.
 #[derive(Clone, Serialize, sqlx::FromRow)]

@@ -13,7 +13,10 @@ pub async fn create(db: &Db, new: &NewUser<'_>) -> Result<(Tenant, User), StoreE
     let name = validate::text("name", new.name, MAX_NAME)?;
     let email = Email::parse("email", new.email)?;
     let password_hash = match new.password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => {
+            super::check_policy(p, &name, email.as_str())?;
+            Some(hash_password(p).await?)
+        }
         None => None,
     };
     let tenant = Tenant::for_new_user(Uuid::now_v7());
@@ -88,4 +91,67 @@ pub async fn find_id_by_email(
     .fetch_optional(owner)
     .await?;
     Ok(id)
+}
+
+/// The id and password hash of the user with `email`, before any tenant is known: through the
+/// SECURITY DEFINER function `auth_user_by_email` (the service role cannot see other users'
+/// rows). `None` when no user has it.
+pub async fn login_lookup(
+    db: &Db,
+    email: &Email,
+) -> Result<Option<(Uuid, Option<String>)>, StoreError> {
+    let row = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT id, password_hash FROM auth_user_by_email($1)",
+    )
+    .bind(email.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row)
+}
+
+/// Renames the calling tenant.
+pub async fn rename(tx: &mut TenantTx, name: &str) -> Result<User, StoreError> {
+    let name = validate::text("name", name, MAX_NAME)?;
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, User>(
+        // language=PostgreSQL
+        "UPDATE users SET name = $2 WHERE id = $1 \
+         RETURNING id, name, email, password_hash, stripe_customer_id, created_at, updated_at",
+    )
+    .bind(user_id)
+    .bind(name)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("user"))
+}
+
+/// Stores a new password hash for the calling tenant.
+pub async fn set_password_hash(tx: &mut TenantTx, hash: &str) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Deletes the calling tenant and, through ON DELETE CASCADE, everything it owns.
+pub async fn delete(tx: &mut TenantTx) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "DELETE FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
 }

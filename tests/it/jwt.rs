@@ -20,6 +20,7 @@ fn settings() -> JwtSettings {
         jwt_audience: "support-agent-mcp".into(),
         jwt_public_keys: format!("ed1=EdDSA:{KEYS}/ed25519.pub.pem,rsa1=RS256:{KEYS}/rsa.pub.pem"),
         jwt_signing_key: None,
+        token_max_ttl: std::time::Duration::from_secs(90 * 86_400),
     }
 }
 
@@ -32,7 +33,7 @@ fn now() -> u64 {
 }
 
 fn claims(user: Uuid) -> Value {
-    json!({"sub": user.to_string(), "iss": "support-agent", "aud": "support-agent-mcp", "iat": now(), "exp": now() + 600})
+    json!({"sub": user.to_string(), "iss": "support-agent", "aud": "support-agent-mcp", "iat": now(), "exp": now() + 600, "jti": Uuid::now_v7().to_string()})
 }
 
 fn hs256(claims: &Value, secret: &[u8]) -> String {
@@ -72,7 +73,7 @@ fn a_valid_token_of_each_key_kind_yields_its_tenant() {
         &EncodingKey::from_rsa_pem(&pem("rsa.pem")).expect("rsa key"),
     );
     for token in [hs, ed, rs] {
-        assert_eq!(auth.verify(&token).expect("valid").id(), user);
+        assert_eq!(auth.verify(&token).expect("valid").tenant.id(), user);
     }
 }
 
@@ -80,16 +81,23 @@ fn a_valid_token_of_each_key_kind_yields_its_tenant() {
 fn issued_tokens_verify_and_carry_every_required_claim() {
     let user = Uuid::now_v7();
     let auth = auth();
-    let token = auth.issue(user, Duration::from_secs(3600)).expect("issue");
-    assert_eq!(auth.verify(&token).expect("valid").id(), user);
+    let token = auth
+        .issue(user, Duration::from_secs(3600), None)
+        .expect("issue")
+        .token;
+    assert_eq!(auth.verify(&token).expect("valid").tenant.id(), user);
     let mut s = settings();
     s.jwt_signing_key = Some(format!("ed1=EdDSA:{KEYS}/ed25519.pem"));
     let signed = JwtAuth::from_settings(&s)
         .expect("settings")
-        .issue(user, Duration::from_secs(60))
-        .expect("issue");
+        .issue(user, Duration::from_secs(60), None)
+        .expect("issue")
+        .token;
     assert_eq!(
-        auth.verify(&signed).expect("EdDSA token verifies").id(),
+        auth.verify(&signed)
+            .expect("EdDSA token verifies")
+            .tenant
+            .id(),
         user
     );
 }

@@ -1,10 +1,12 @@
 //! Integration tests against a real PostgreSQL with pgvector; each test on its own database.
 //! One test binary (faster to build and link than one per file).
 
+mod accounts;
 mod cli;
 mod common;
 mod demo;
 mod fake_llm;
+mod hardening;
 mod isolation;
 mod jwt;
 mod knowledge;

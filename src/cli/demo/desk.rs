@@ -77,17 +77,17 @@ pub fn read(dir: &Path) -> Result<Desk, DemoError> {
     serde_json::from_str(&text).map_err(|e| read_err(e.to_string()))
 }
 
-/// Loads `desk` (the tenant found by email through the owner pool, or created). History tickets
+/// Loads `desk` (the tenant found by its email, or created). History tickets
 /// get their person's category and an embedding, and their triage jobs are discarded; new
 /// tickets are created with their triage jobs queued.
 pub async fn load(
     db: &Db,
-    owner: &sqlx::PgPool,
     embedder: Option<&SharedEmbedder>,
     desk: &Desk,
 ) -> Result<Loaded, DemoError> {
-    let tenant = match users::store::find_id_by_email(owner, &desk.tenant.email).await? {
-        Some(id) => Tenant::from_trusted_operator_input(id),
+    let email = crate::validate::Email::parse("email", &desk.tenant.email)?;
+    let tenant = match users::store::login_lookup(db, &email).await? {
+        Some((id, _)) => Tenant::from_trusted_operator_input(id),
         None => {
             let new = NewUser {
                 name: &desk.tenant.name,

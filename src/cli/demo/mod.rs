@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use super::Cli;
-use super::context::{owner_pool, service_db, tool_ctx};
+use super::context::{service_db, tool_ctx};
 use crate::knowledge::{self, IngestOptions, SharedEmbedder};
 use crate::messages::{Message, Sender};
 use crate::triage::handler::TriageHandler;
@@ -27,12 +27,11 @@ pub struct DemoArgs {
 
 pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
     let db = service_db(&cli.db).await?;
-    let owner = owner_pool(&cli.db).await?;
     let ctx = tool_ctx(db.clone(), cli)?;
     let embedder = ctx.knowledge().map(|k| k.embedder.clone());
     let desk = desk::read(&args.dir)?;
     let engine = Engine::from_settings(&cli.llm, &ctx)?;
-    let loaded = desk::load(&db, &owner, embedder.as_ref(), &desk).await?;
+    let loaded = desk::load(&db, embedder.as_ref(), &desk).await?;
     let tenant = loaded.tenant.context("the demo tenant")?;
     println!(
         "Demo desk \"{}\" (tenant {}): {} customers, {} categorised history tickets, {} new tickets ({} created now).",
@@ -44,7 +43,17 @@ pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
         loaded.created_tickets
     );
     match &embedder {
-        Some(embedder) => ingest(&db, embedder, &tenant, &args.dir.join("knowledge")).await?,
+        Some(embedder) => {
+            let options = cli.ingest.options(false, super::knowledge::this_binary()?);
+            ingest(
+                &db,
+                embedder,
+                &tenant,
+                &args.dir.join("knowledge"),
+                &options,
+            )
+            .await?
+        }
         None => {
             println!("Knowledge: not ingested (no embedding model: run scripts/fetch-model.sh).")
         }
@@ -77,13 +86,14 @@ async fn ingest(
     embedder: &SharedEmbedder,
     tenant: &Tenant,
     dir: &Path,
+    options: &IngestOptions,
 ) -> anyhow::Result<()> {
     let report = knowledge::ingest(
         db,
         embedder.as_ref(),
         tenant,
         &[dir.to_path_buf()],
-        &IngestOptions::default(),
+        options,
         &ProgressBar::hidden(),
     )
     .await?;

@@ -130,12 +130,13 @@ async fn an_operator_creates_a_user_customer_ticket_and_message_then_reads_stats
         jwt_audience: "support-agent".into(),
         jwt_public_keys: String::new(),
         jwt_signing_key: None,
+        token_max_ttl: std::time::Duration::from_secs(90 * 86_400),
     })
     .expect("settings");
     let tenant = auth
         .verify(token.stdout.trim())
         .expect("the issued token verifies");
-    assert_eq!(tenant.id().to_string(), user_id);
+    assert_eq!(tenant.tenant.id().to_string(), user_id);
 }
 
 #[tokio::test]

@@ -61,7 +61,10 @@ pub async fn ingest(db: &Db, tenant: &Tenant, paths: &[&Path], prune: bool) -> I
         &WordHashEmbedder,
         tenant,
         &paths,
-        &IngestOptions { prune },
+        &IngestOptions {
+            prune,
+            ..IngestOptions::default()
+        },
         &indicatif::ProgressBar::hidden(),
     )
     .await

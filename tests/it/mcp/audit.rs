@@ -1,7 +1,7 @@
 //! Every tool call is recorded for its tenant: tool, argument hash, outcome, latency, transport.
 
 use serde_json::json;
-use support_agent::audit::{self, AuditLog, Outcome, Transport};
+use support_agent::audit::{self, Outcome, Transport};
 use support_agent::tools::{self, Caller, Ctx};
 
 use super::support::seed;
@@ -13,7 +13,8 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
     let a = seed(&t.db, "Acme").await;
     let b = seed(&t.db, "Beta").await;
     // The queued writer, as the HTTP server uses it: calls of both tenants in one batch.
-    let ctx = Ctx::new(t.db.clone()).with_audit(AuditLog::spawn(t.db.clone()));
+    let plain = Ctx::new(t.db.clone());
+    let ctx = plain.clone().with_audit(plain.audit().batched());
     let ok_args = json!({"ticket_id": a.ticket.id});
     let (http, stdio, agent) = (Transport::Http, Transport::Stdio, Transport::Agent);
     let ok = tools::call(
@@ -44,7 +45,8 @@ async fn every_tool_call_is_audited_for_its_own_tenant_only() {
         (ok.tool.as_str(), ok.outcome, ok.transport),
         ("get_ticket", Outcome::Ok, Transport::Http)
     );
-    assert_eq!(ok.args_sha256, audit::hash_arguments(&ok_args));
+    assert_eq!(ok.args_hmac, ctx.audit().digest(&ok_args));
+    assert_eq!(ok.kind, audit::CallKind::Tool);
     assert!(ok.latency_us > 0);
     assert_eq!(
         (invalid.outcome, invalid.transport),
@@ -67,7 +69,8 @@ async fn a_batch_writes_each_row_under_its_own_tenant_and_unknown_tools_are_not_
     let t = TestDb::new().await;
     let a = seed(&t.db, "Acme").await;
     let b = seed(&t.db, "Beta").await;
-    let ctx = Ctx::new(t.db.clone()).with_audit(AuditLog::spawn(t.db.clone()));
+    let plain = Ctx::new(t.db.clone());
+    let ctx = plain.clone().with_audit(plain.audit().batched());
     for i in 0..(audit::MAX_BATCH + 10) {
         let tenant = if i % 3 == 0 { &b.tenant } else { &a.tenant };
         let staff = Caller::staff(*tenant, Transport::Http);

@@ -19,7 +19,7 @@ fn hs256(claims: &Value, secret: &str) -> String {
 }
 
 fn claims(sub: &str, iss: &str, aud: &str, exp: u64) -> Value {
-    json!({"sub": sub, "iss": iss, "aud": aud, "iat": now(), "exp": exp})
+    json!({"sub": sub, "iss": iss, "aud": aud, "iat": now(), "exp": exp, "jti": uuid::Uuid::now_v7().to_string()})
 }
 
 fn alg_none(claims: &Value) -> String {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use support_agent::auth::JwtAuth;
 use support_agent::config::{JwtSettings, Secret};
 use support_agent::customers::Customer;
-use support_agent::mcp::http::{HttpConfig, HttpServer};
+use support_agent::http::{HttpConfig, HttpServer};
 use support_agent::tickets::Ticket;
 use support_agent::tools::Ctx;
 use support_agent::{Db, Tenant};
@@ -26,6 +26,7 @@ pub fn jwt_settings() -> JwtSettings {
         jwt_audience: AUDIENCE.into(),
         jwt_public_keys: String::new(),
         jwt_signing_key: None,
+        token_max_ttl: std::time::Duration::from_secs(90 * 86_400),
     }
 }
 
@@ -35,8 +36,9 @@ pub fn auth() -> JwtAuth {
 
 pub fn token_for(tenant: &Tenant) -> String {
     auth()
-        .issue(tenant.id(), std::time::Duration::from_secs(600))
+        .issue(tenant.id(), std::time::Duration::from_secs(600), None)
         .expect("token")
+        .token
 }
 
 /// A tenant with one customer and one open ticket.
@@ -74,12 +76,18 @@ impl Server {
 
     /// A server whose tools run with `ctx`.
     pub async fn spawn_with(ctx: Ctx) -> Self {
-        let config = HttpConfig {
+        Self::spawn_configured(ctx, |_| {}).await
+    }
+
+    /// The test configuration, changed by `change`.
+    pub async fn spawn_configured(ctx: Ctx, change: impl FnOnce(&mut HttpConfig)) -> Self {
+        let mut config = HttpConfig {
             allowed_origins: vec![ALLOWED_ORIGIN.into()],
             authorization_servers: vec!["https://auth.example.com".into()],
             max_body_bytes: 64 * 1024,
             ..HttpConfig::default()
         };
+        change(&mut config);
         let server = HttpServer::bind("127.0.0.1:0".parse().expect("addr"), config, ctx, auth())
             .await
             .expect("bind");
@@ -95,6 +103,11 @@ impl Server {
             stop: Some(tx),
             done: Some(done),
         }
+    }
+
+    /// `http://addr` followed by `path`.
+    pub fn at(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
     }
 
     /// Asks for a graceful shutdown.
