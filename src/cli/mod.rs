@@ -138,7 +138,8 @@ pub async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            // Masked like every log line (SECURITY.md D3): an error may quote input.
+            eprintln!("error: {}", crate::secrets::redact(&one_line(&e)));
             ExitCode::FAILURE
         }
     }
