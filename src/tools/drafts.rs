@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::charges::stripe_facts;
-use super::{Annotations, Caller, Ctx, MessageView, Tool, ToolError};
+use super::{Annotations, Caller, Ctx, MessageView, Scope, Tool, ToolError};
 use crate::draft_check::{self, links, scan};
 use crate::messages::{Sender, store};
 use crate::{secrets, tickets};
@@ -64,10 +64,15 @@ pub async fn draft_reply(
     )
     .await?;
     if !findings.is_empty() {
-        return Err(ToolError::invalid(
-            "content",
-            draft_check::describe(&findings),
-        ));
+        // Staff may learn what was refused; a ticket-scoped caller (a model working for an
+        // outsider) learns no more than that, or the refusal would tell it who else is a customer.
+        let reason = match caller.scope {
+            Scope::Tenant => draft_check::describe(&findings),
+            Scope::Ticket { .. } => "the draft may speak only of this ticket's customer, link \
+                only to the tenant's link_domains and hold no images or credentials"
+                .to_owned(),
+        };
+        return Err(ToolError::invalid("content", reason));
     }
     let max_open = ctx.limits().settings.max_drafts_per_ticket;
     let mut tx = ctx.begin(caller).await?;

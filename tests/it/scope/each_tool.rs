@@ -169,3 +169,22 @@ async fn each_scoped_tool_answers_for_the_tickets_customer_only() {
         .expect("staff list");
     assert_eq!(listed["tickets"].as_array().expect("tickets").len(), 2);
 }
+
+/// `draft_reply` is not offered to the loop; were it ever, its refusal would not tell a model
+/// working for Mallory whether an address belongs to another customer.
+#[tokio::test]
+async fn a_scoped_draft_refusal_does_not_tell_who_else_is_a_customer() {
+    let w = World::new().await;
+    let job = w.mallory_job();
+    let refusal = |r: Result<Value, ToolError>| match r {
+        Err(ToolError::InvalidArgument { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let to = w.mallory_ticket.id;
+    let theirs = json!({"ticket_id": to, "content": format!("Ask {}.", w.ada.email)});
+    let link = json!({"ticket_id": to, "content": "See https://evil.example/x"});
+    let a = refusal(call(&w, &job, "draft_reply", theirs).await);
+    let b = refusal(call(&w, &job, "draft_reply", link).await);
+    assert_eq!(a, b, "the same words whatever was refused");
+    assert!(!a.contains("another customer"), "{a}");
+}
