@@ -11,6 +11,7 @@ mod jobs;
 mod knowledge;
 mod messages;
 mod serve;
+mod settings;
 mod signal;
 mod stats;
 mod stripe;
@@ -112,6 +113,9 @@ pub enum Command {
     /// Connect a tenant's Stripe account, show or remove that access, link customers.
     #[command(subcommand)]
     Stripe(stripe::StripeCmd),
+    /// Show or change a tenant's settings: the hosts drafts may link to.
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
     /// The PDF extractor's child process (internal).
     #[command(name = "__extract-pdf", hide = true)]
     ExtractPdf(knowledge::ExtractPdfArgs),
@@ -138,7 +142,8 @@ pub async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            // Masked like every log line (SECURITY.md D3): an error may quote input.
+            eprintln!("error: {}", crate::secrets::redact(&one_line(&e)));
             ExitCode::FAILURE
         }
     }
@@ -171,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd.clone()).await
         }
         Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd.clone()).await,
+        Command::Settings(cmd) => settings::run(&cli.db, cmd.clone()).await,
     }
 }
 

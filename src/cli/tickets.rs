@@ -9,6 +9,7 @@ use super::context::{TenantArgs, service_db};
 use super::{parse_uuid, print_json};
 use crate::config::DbSettings;
 use crate::customers::{self, CustomerRef};
+use crate::secrets;
 use crate::tickets::{self, NewTicket, Priority, Status, TicketFilter};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -99,12 +100,13 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
             let page = tickets::store::list(&mut tx, &filter, limit, cursor.as_deref()).await?;
             tx.commit().await?;
             if tenant.json {
-                return print_json(
-                    &json!({"tickets": page.items, "next_cursor": page.next_cursor}),
-                );
+                let mut value = json!({"tickets": page.items, "next_cursor": page.next_cursor});
+                secrets::redact_json(&mut value);
+                return print_json(&value);
             }
             for t in &page.items {
-                println!("{}  {:<8} {:<7} {}", t.id, t.status, t.priority, t.subject);
+                let subject = secrets::redact(&t.subject);
+                println!("{}  {:<8} {:<7} {subject}", t.id, t.status, t.priority);
             }
             if let Some(next) = page.next_cursor {
                 println!("next page: --cursor {next}");
@@ -115,7 +117,10 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
             let thread = tickets::store::get_thread(&mut tx, ticket).await?;
             tx.commit().await?;
             if tenant.json {
-                return print_json(&thread);
+                // Credentials a customer pasted are masked here too (SECURITY.md D3).
+                let mut value = serde_json::to_value(&thread)?;
+                secrets::redact_json(&mut value);
+                return print_json(&value);
             }
             print_thread(&thread);
         }
@@ -125,13 +130,20 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
 
 fn print_thread(thread: &tickets::TicketThread) {
     let t = &thread.ticket;
-    println!("{} [{} / {}] {}", t.id, t.status, t.priority, t.subject);
+    let masked = |text: &str| secrets::redact(text).into_owned();
+    println!(
+        "{} [{} / {}] {}",
+        t.id,
+        t.status,
+        t.priority,
+        masked(&t.subject)
+    );
     println!(
         "customer: {} <{}>",
         thread.customer.name, thread.customer.email
     );
     if !t.description.is_empty() {
-        println!("\n{}", t.description);
+        println!("\n{}", masked(&t.description));
     }
     for m in &thread.messages {
         let state = m
@@ -140,7 +152,10 @@ fn print_thread(thread: &tickets::TicketThread) {
             .unwrap_or_default();
         println!(
             "\n--- {:?}{} {}\n{}",
-            m.sender_type, state, m.created_at, m.content
+            m.sender_type,
+            state,
+            m.created_at,
+            masked(&m.content)
         );
     }
 }

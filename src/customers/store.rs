@@ -227,3 +227,43 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// The query of [`named_in`]; public so that a test can check that indexes serve it.
+// language=PostgreSQL
+pub const NAMED_IN: &str = "SELECT * FROM customers \
+     WHERE user_id = $1 AND id <> $2 \
+       AND (email = ANY($3) OR phone_key = ANY($4) OR stripe_customer_id = ANY($6) \
+            OR name_key = ANY(ARRAY(SELECT lower(p) FROM unnest($5::text[]) p))) \
+     LIMIT $7";
+
+/// Most customers [`named_in`] returns: far more than one draft can name.
+pub const MAX_NAMED: i64 = 5_000;
+
+/// The tenant's customers other than `except` whose email is one of `emails`, whose phone key
+/// is one of `phone_keys`, whose name starts with one of the word pairs `name_pairs` or whose
+/// Stripe customer id is one of `stripe_ids`: the candidates the draft guard checks a draft
+/// against. Each condition is served by an index (`migrations/20261210000010_customer_scope.sql`
+/// keeps the phone and name keys in generated columns), so the cost follows what the draft
+/// contains, not how many customers the tenant has. Both sides of the name comparison are
+/// lower-cased by the database, with the same function.
+pub async fn named_in(
+    tx: &mut TenantTx,
+    except: Uuid,
+    emails: &[String],
+    phone_keys: &[String],
+    name_pairs: &[String],
+    stripe_ids: &[String],
+) -> Result<Vec<Customer>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, Customer>(NAMED_IN)
+        .bind(user_id)
+        .bind(except)
+        .bind(emails)
+        .bind(phone_keys)
+        .bind(name_pairs)
+        .bind(stripe_ids)
+        .bind(MAX_NAMED)
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(rows)
+}

@@ -41,7 +41,28 @@ impl Db {
     /// `Uuid`, whose text form cannot carry a quote; being transaction-local, it is gone at COMMIT or
     /// ROLLBACK and never reaches the next borrower of the pooled connection.
     pub async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, StoreError> {
-        let sql = begin_sql(tenant.id());
+        self.begin_in(tenant, None).await
+    }
+
+    /// Begins a transaction that sees one customer of the tenant and nothing else of theirs
+    /// (SECURITY.md D1): a second transaction-local setting, `app.scope_customer_id`, which the
+    /// restrictive `customer_scope` policies on every customer-owned table read. Another
+    /// customer's rows are then absent, for reads and writes alike. The tool layer's
+    /// `Ctx::begin` is what calls it, for a triage job's caller.
+    pub async fn begin_for_customer(
+        &self,
+        tenant: &Tenant,
+        customer_id: Uuid,
+    ) -> Result<TenantTx, StoreError> {
+        self.begin_in(tenant, Some(customer_id)).await
+    }
+
+    async fn begin_in(
+        &self,
+        tenant: &Tenant,
+        customer: Option<Uuid>,
+    ) -> Result<TenantTx, StoreError> {
+        let sql = begin_sql(tenant.id(), customer);
         let tx = self.pool.begin_with(AssertSqlSafe(sql)).await?;
         Ok(TenantTx {
             tx,
@@ -50,11 +71,19 @@ impl Db {
     }
 }
 
-fn begin_sql(user_id: Uuid) -> String {
-    format!(
+/// Both literals are formatted from typed `Uuid`s, whose text form cannot carry a quote.
+fn begin_sql(user_id: Uuid, customer: Option<Uuid>) -> String {
+    let mut sql = format!(
         "BEGIN; SET LOCAL app.current_user_id = '{}'",
         user_id.hyphenated()
-    )
+    );
+    if let Some(customer) = customer {
+        sql.push_str(&format!(
+            "; SET LOCAL app.scope_customer_id = '{}'",
+            customer.hyphenated()
+        ));
+    }
+    sql
 }
 
 /// A transaction bound to one tenant. Store functions take it first: the tenant they filter by

@@ -1,6 +1,8 @@
 //! `fetch_stripe_charges`: a customer's charges from the tenant's own Stripe account, a page at a
 //! time, with refunds, dispute status and the card used.
 
+use std::collections::HashSet;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -110,7 +112,7 @@ pub(super) async fn linked_customer(
     caller: &Caller,
     customer: &CustomerRef,
 ) -> Result<(Customer, CustomerId), ToolError> {
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     let customer = store::find(&mut tx, customer).await?;
     tx.commit().await?;
     let linked = customer
@@ -125,6 +127,63 @@ pub(super) async fn linked_customer(
             customer.id
         ))),
     }
+}
+
+/// The Stripe ids and customer pages that belong to `customer`, for the content check of a
+/// draft to them: their Stripe customer id and, for their latest 100 charges, each charge's id,
+/// payment intent and receipt URL, with the refunds and disputes of those charges when `nested`.
+/// Empty when Stripe cannot say (not configured, not connected, the customer not linked, Stripe
+/// failing): then nothing of Stripe's counts as theirs.
+pub(super) async fn stripe_facts(
+    ctx: &Ctx,
+    caller: &Caller,
+    customer: Uuid,
+    nested: bool,
+) -> HashSet<String> {
+    match facts(ctx, caller, customer, nested).await {
+        Ok(facts) => facts,
+        Err(e) => {
+            tracing::info!(%customer, error = %e, "no Stripe facts to check a draft against");
+            HashSet::new()
+        }
+    }
+}
+
+async fn facts(
+    ctx: &Ctx,
+    caller: &Caller,
+    customer: Uuid,
+    nested: bool,
+) -> Result<HashSet<String>, ToolError> {
+    let (customer, stripe_id) = linked_customer(ctx, caller, &CustomerRef::Id(customer)).await?;
+    let client = client(ctx, caller).await?;
+    let fail = |e| upstream(&customer, e);
+    let page = api::charges(&client, stripe_id.as_str(), api::MAX_PAGE, None)
+        .await
+        .map_err(fail)?;
+    let mut out = HashSet::from([stripe_id.as_str().to_owned()]);
+    for c in &page.data {
+        out.insert(c.id.as_str().to_owned());
+        out.extend(
+            c.payment_intent
+                .as_ref()
+                .map(|p| p.id().as_str().to_owned()),
+        );
+        out.extend(c.receipt_url.clone());
+        if nested && c.amount_refunded > 0 {
+            let refunds = api::refunds_of(&client, c.id.as_str())
+                .await
+                .map_err(fail)?;
+            out.extend(refunds.iter().map(|r| r.id.as_str().to_owned()));
+        }
+        if nested && c.disputed {
+            let disputes = api::disputes_of(&client, c.id.as_str())
+                .await
+                .map_err(fail)?;
+            out.extend(disputes.iter().map(|d| d.id.as_str().to_owned()));
+        }
+    }
+    Ok(out)
 }
 
 /// The tenant's own Stripe client, or a tool error that says what to set up.

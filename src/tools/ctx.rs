@@ -8,12 +8,14 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
+
 use super::ToolError;
 use crate::audit::{AuditKey, AuditLog, Transport};
 use crate::knowledge::{SearchSettings, SharedEmbedder};
 use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
-use crate::{Db, Tenant};
+use crate::{Db, StoreError, Tenant, TenantTx};
 
 /// The embedder and search settings `search_knowledge` needs.
 pub struct Knowledge {
@@ -68,8 +70,25 @@ impl Ctx {
         self
     }
 
+    /// The service-role pool, for what is not the caller's records: the tenant's Stripe
+    /// credentials, its knowledge base. A tool reads and writes records through [`Ctx::begin`].
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Begins a transaction for `caller`: the tenant context, and for a [`Scope::Ticket`] caller
+    /// the customer scope too (SECURITY.md D1). Every tool opens its transactions here, so the
+    /// scope is checked in one place, by the database: under a ticket scope another customer's
+    /// rows are "not found", exactly as another tenant's are, whatever a tool asks for.
+    pub async fn begin(&self, caller: &Caller) -> Result<TenantTx, StoreError> {
+        match caller.scope {
+            Scope::Tenant => self.db.begin(&caller.tenant).await,
+            Scope::Ticket { customer_id, .. } => {
+                self.db
+                    .begin_for_customer(&caller.tenant, customer_id)
+                    .await
+            }
+        }
     }
 
     pub fn audit(&self) -> &AuditLog {
@@ -97,12 +116,18 @@ impl Ctx {
     }
 }
 
-/// How far inside its tenant a call may read. Checked by the tool layer, never by a tool's
-/// arguments (issue J1 adds the triage loop's narrower scope).
+/// How far inside its tenant a call may read and write. Set by the server (from a verified
+/// token, or from a dequeued job row), never by a tool's arguments, and enforced by the database
+/// through [`Ctx::begin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The tenant's staff (MCP clients, the REST API): everything the tenant owns.
     Tenant,
+    /// A triage job (the LLM loop): one ticket and its customer. The job acts for the tenant,
+    /// and the ticket's author is an outsider, so the loop's tools see only that customer's
+    /// records: their own customer row, tickets and messages, and their Stripe data. The
+    /// tenant's knowledge base stays searchable.
+    Ticket { ticket_id: Uuid, customer_id: Uuid },
 }
 
 /// Who a call acts for: the tenant (from a verified token or a dequeued job row), the scope
@@ -121,6 +146,27 @@ impl Caller {
             tenant,
             scope: Scope::Tenant,
             transport,
+        }
+    }
+
+    /// A triage job working on `ticket_id`, whose customer is `customer_id`: both read by the
+    /// server from the job row and the ticket it names, never from the model or the ticket text.
+    pub fn for_ticket(tenant: Tenant, ticket_id: Uuid, customer_id: Uuid) -> Self {
+        Self {
+            tenant,
+            scope: Scope::Ticket {
+                ticket_id,
+                customer_id,
+            },
+            transport: Transport::Agent,
+        }
+    }
+
+    /// The customer this caller is confined to, if any.
+    pub fn scoped_customer(&self) -> Option<Uuid> {
+        match self.scope {
+            Scope::Tenant => None,
+            Scope::Ticket { customer_id, .. } => Some(customer_id),
         }
     }
 }

@@ -47,7 +47,7 @@ pub async fn lookup_customer(
             "give exactly one of email, customer_id or query",
         ));
     }
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     let customers = if let Some(id) = args.customer_id {
         let customer = store::get(&mut tx, id).await?;
         store::summaries(&mut tx, vec![customer]).await?

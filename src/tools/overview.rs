@@ -57,7 +57,7 @@ pub async fn customer_overview(
     let customer = CustomerRef::from_parts(args.customer_id, args.email.as_deref())?;
     let (customer, stripe_id) = linked_customer(ctx, caller, &customer).await?;
     let mut open_tickets = Vec::new();
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     for status in [Status::Open, Status::Pending] {
         let filter = TicketFilter {
             status: Some(status),

@@ -55,9 +55,13 @@ fn call_typed<'a, T: Tool>(
     Box::pin(async move {
         let parsed = args::parse::<T::Args>(raw)?;
         let output = T::run(ctx, caller, parsed).await?;
-        serde_json::to_value(output).map_err(|e| {
+        let mut value = serde_json::to_value(output).map_err(|e| {
             ToolError::Infrastructure(crate::StoreError::invalid("output", e.to_string()))
-        })
+        })?;
+        // Every string of every result, not only the fields a view masks: no tool, present or
+        // future, hands a credential or card number on to a model or a client (SECURITY.md D3).
+        crate::secrets::redact_json(&mut value);
+        Ok(value)
     })
 }
 

@@ -49,7 +49,7 @@ pub async fn list_tickets(
     args: ListTicketsArgs,
 ) -> Result<ListTicketsOutput, ToolError> {
     let limit = args::limit("limit", args.limit, 20)?;
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     if let Some(id) = args.customer_id {
         customers::store::get(&mut tx, id).await?;
     }
@@ -114,7 +114,7 @@ pub async fn get_ticket(
         .transpose()
         .map_err(|e| ToolError::invalid("messages_cursor", e.to_string()))?;
     let limit = i64::from(ctx.limits().settings.get_ticket_max_messages.max(1));
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     let (thread, older) = store::get_thread_page(&mut tx, args.ticket_id, limit, before).await?;
     tx.commit().await?;
     Ok(GetTicketOutput {
@@ -155,7 +155,7 @@ pub async fn update_ticket(
             "give status, priority or both",
         ));
     }
-    let mut tx = ctx.db().begin(&caller.tenant).await?;
+    let mut tx = ctx.begin(caller).await?;
     let ticket = store::update(&mut tx, args.ticket_id, args.status, args.priority).await?;
     tx.commit().await?;
     Ok(UpdateTicketOutput {

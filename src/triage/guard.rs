@@ -1,6 +1,8 @@
-//! Checks a triage result before anything is stored (SECURITY.md M5, issue 6's evidence gate):
-//! citations must come from what the tools returned for this tenant; a draft that cites nothing,
-//! carries a credential, or names an id this tenant's data never showed is replaced by the
+//! Checks a triage result before anything is stored (SECURITY.md M5, D2, issue 6's evidence
+//! gate): citations must come from what the tools returned for this job; a draft that cites
+//! nothing, names an id the job's tools never showed, or fails a content check of
+//! [`crate::draft_check`] (a credential, another customer's details, a Stripe id or receipt not
+//! of the ticket's customer, a link off the tenant's `link_domains`, an image) is replaced by the
 //! holding reply and the ticket is flagged for a person.
 
 use std::collections::HashSet;
@@ -8,14 +10,9 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use super::{Sentiment, TriageResult};
+use crate::draft_check::{Finding, links, scan};
 use crate::secrets;
 use crate::tickets::Priority;
-
-/// Prefixes of Stripe object ids that a draft may mention only when this tenant's data has them.
-const STRIPE_PREFIXES: [&str; 13] = [
-    "cus_", "ch_", "py_", "pi_", "re_", "dp_", "in_", "sub_", "acct_", "txn_", "pm_", "card_",
-    "src_",
-];
 
 /// What will be stored: the draft, its citations and the ticket's triage fields.
 #[derive(Debug, Clone)]
@@ -35,20 +32,23 @@ pub struct Decision {
 
 /// True for strings that are ids: UUIDs and Stripe object ids.
 pub fn looks_like_id(s: &str) -> bool {
-    if s.len() == 36 && uuid::Uuid::parse_str(s).is_ok() {
-        return true;
-    }
-    STRIPE_PREFIXES.iter().any(|p| {
-        s.strip_prefix(p)
-            .is_some_and(|rest| rest.len() >= 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
-    })
+    (s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()) || scan::is_stripe_id(s)
 }
 
-/// Adds every id in `value` to `ids`: id-looking strings, and ids mentioned inside text (a
-/// passage of the tenant's own documents may name one).
+/// Adds every id in `value` to `ids`: id-looking strings, ids mentioned inside text (a passage
+/// of the tenant's own documents may name one), and the customer's own Stripe pages (a charge's
+/// receipt URL), which a draft may then link to.
 pub fn collect_ids(value: &Value, ids: &mut HashSet<String>) {
     match value {
-        Value::String(s) => ids.extend(ids_in(s).map(str::to_owned)),
+        Value::String(s) => {
+            ids.extend(ids_in(s).map(str::to_owned));
+            let stripe_pages = links::links(s).into_iter().filter(|l| {
+                l.host
+                    .as_deref()
+                    .is_some_and(links::is_stripe_customer_host)
+            });
+            ids.extend(stripe_pages.map(|l| l.text));
+        }
         Value::Array(items) => items.iter().for_each(|v| collect_ids(v, ids)),
         Value::Object(map) => map.values().for_each(|v| collect_ids(v, ids)),
         _ => {}
@@ -57,13 +57,18 @@ pub fn collect_ids(value: &Value, ids: &mut HashSet<String>) {
 
 /// Ids mentioned in free text.
 fn ids_in(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .filter(|w| looks_like_id(w))
+    scan::id_words(text).filter(|w| looks_like_id(w))
 }
 
 /// Applies the gate to `result`; `seen` holds every id of this tenant's that the run was shown,
-/// and `holding` is the reply that stands in for a draft the gate refuses.
-pub fn check(result: TriageResult, seen: &HashSet<String>, holding: &str) -> Decision {
+/// `findings` what [`crate::draft_check::check`] found in the reply, and `holding` is the reply
+/// that stands in for a draft the gate refuses.
+pub fn check(
+    result: TriageResult,
+    seen: &HashSet<String>,
+    findings: &[Finding],
+    holding: &str,
+) -> Decision {
     let mut flags = Vec::new();
     let cite = |kind: &str, ids: &[String]| -> Vec<Value> {
         ids.iter()
@@ -90,9 +95,15 @@ pub fn check(result: TriageResult, seen: &HashSet<String>, holding: &str) -> Dec
     if reply.is_empty() {
         flags.push("empty draft");
     }
-    let replaced = flags
-        .iter()
-        .any(|f| f.starts_with("no evidence") || f.contains("in draft") || f.starts_with("empty"));
+    for f in findings {
+        if !flags.contains(&f.flag()) {
+            flags.push(f.flag());
+        }
+    }
+    let replaced = !findings.is_empty()
+        || flags.iter().any(|f| {
+            f.starts_with("no evidence") || f.contains("in draft") || f.starts_with("empty")
+        });
     if replaced {
         reply = holding.trim().to_owned();
         needs_human = true;
@@ -166,6 +177,7 @@ mod tests {
         let d = check(
             result("Refunds take 5 days.", &[&id]),
             &seen,
+            &[],
             replies::HOLDING,
         );
         assert_eq!(d.reply, "Refunds take 5 days.");
@@ -186,9 +198,30 @@ mod tests {
             ("Customer cus_OTHERTENANT1 was refunded.", vec![id.as_str()]),
             ("See ticket 0000", vec![invented.as_str()]),
         ] {
-            let d = check(result(reply, &cites), &seen, replies::HOLDING);
+            let d = check(result(reply, &cites), &seen, &[], replies::HOLDING);
             assert!(d.needs_human, "{reply}");
             assert_eq!(d.reply, replies::HOLDING.trim(), "{reply}");
         }
+    }
+
+    #[test]
+    fn a_content_finding_replaces_a_cited_draft_and_is_flagged() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let seen = HashSet::from([id.clone()]);
+        let findings = [Finding::CustomerPhone, Finding::Image];
+        let d = check(
+            result("Refunds take 5 days.", &[&id]),
+            &seen,
+            &findings,
+            replies::HOLDING,
+        );
+        assert!(d.needs_human);
+        assert_eq!(d.reply, replies::HOLDING.trim());
+        assert!(
+            d.flags.contains(&"another customer's phone in draft"),
+            "{:?}",
+            d.flags
+        );
+        assert!(d.flags.contains(&"image in draft"), "{:?}", d.flags);
     }
 }

@@ -1,6 +1,12 @@
 //! The worker's triage job: load the thread under the job's tenant, run the engine, guard the
 //! result, and store exactly one draft and the triage fields in one transaction.
 //!
+//! The engine's tools run for [`Caller::for_ticket`]: the ticket named by the job row and that
+//! ticket's customer (SECURITY.md D1). The ticket's author is an outsider, so whatever the ticket
+//! asks the model to do, another customer's records are "not found" to it. The handler's own
+//! bookkeeping (the ticket's customer, categories, the token ledger, storing the result) is the
+//! server's, and runs for the tenant.
+//!
 //! Two per-tenant limits shape the result (SECURITY.md D5): `TENANT_LLM_TOKENS_PER_DAY` (a job
 //! that would pass it ends with the holding reply, flagged for a person) and
 //! `MAX_DRAFTS_PER_TICKET` (no further draft; the ticket is flagged). Either is noted on the job.
@@ -12,7 +18,6 @@ use uuid::Uuid;
 
 use super::guard::{self, Decision};
 use super::{Engine, Limits, TriageResult, agent};
-use crate::audit::Transport;
 use crate::jobs::{ClaimedJob, JobKind};
 use crate::limits::until_utc_midnight;
 use crate::llm::{LlmError, usage};
@@ -20,7 +25,7 @@ use crate::prompts::{self, replies};
 use crate::tickets::{self, Priority, store::TriageFields};
 use crate::tools::{self, Caller, Ctx, GetTicketArgs, GetTicketOutput, ToolError};
 use crate::worker::{Done, Handler, JobError};
-use crate::{StoreError, Tenant, messages};
+use crate::{StoreError, Tenant, draft_check, messages};
 
 /// Triage as a queue handler.
 pub struct TriageHandler {
@@ -56,6 +61,19 @@ impl TriageHandler {
             engine,
             limits,
         }
+    }
+
+    /// The customer of the job's ticket, read by the server: the scope the engine runs in.
+    async fn customer_of(&self, tenant: &Tenant, work: Work) -> Result<Uuid, JobError> {
+        let mut tx = self.ctx.db().begin(tenant).await.map_err(transient)?;
+        let ticket = tickets::store::get(&mut tx, work.ticket_id)
+            .await
+            .map_err(|e| match e {
+                e if e.is_infrastructure() => transient(e),
+                other => JobError::Permanent(format!("ticket {}: {other}", work.ticket_id)),
+            })?;
+        tx.commit().await.map_err(transient)?;
+        Ok(ticket.customer_id)
     }
 
     async fn thread(&self, caller: &Caller, work: Work) -> Result<GetTicketOutput, JobError> {
@@ -213,14 +231,19 @@ impl Handler for TriageHandler {
     async fn handle(&self, job: &ClaimedJob) -> Result<Done, JobError> {
         let work = Work::of(job)?;
         let tenant = job.tenant();
-        let caller = Caller::staff(tenant, Transport::Agent);
+        let customer = self.customer_of(&tenant, work).await?;
+        let caller = Caller::for_ticket(tenant, work.ticket_id, customer);
         let thread = self.thread(&caller, work).await?;
         let mut seen = HashSet::new();
         if let Ok(value) = serde_json::to_value(&thread) {
             guard::collect_ids(&value, &mut seen);
         }
         let (result, limited) = self.decide(&caller, work, &thread, &mut seen).await?;
-        let mut decision = guard::check(result, &seen, self.engine.holding_reply());
+        // What the job's scoped tools showed is what the draft may cite and link to.
+        let findings = draft_check::check(self.ctx.db(), &tenant, customer, &result.reply, &seen)
+            .await
+            .map_err(store_error)?;
+        let mut decision = guard::check(result, &seen, &findings, self.engine.holding_reply());
         if limited.is_some() {
             decision.needs_human = true;
         }

@@ -105,6 +105,9 @@ impl Offline {
         query: &[f32],
     ) -> Result<Option<knn::Vote>, JobError> {
         let store = |e: crate::StoreError| JobError::Transient(e.to_string());
+        // The tenant's labelled tickets, not only this customer's: the server votes with their
+        // categories (snake_case labels, never the tickets' text), so this runs for the
+        // tenant rather than in the job's ticket scope.
         let mut tx = ctx.db().begin(&caller.tenant).await.map_err(store)?;
         if trigger == ticket {
             similar::set_embedding(&mut tx, ticket, self.embedder.model(), query)

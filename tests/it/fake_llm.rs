@@ -14,9 +14,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
+/// A model that answers from what it was sent: the request body in, the reply out.
+#[derive(Clone)]
+pub struct Respond(pub Arc<dyn Fn(&Value) -> Reply + Send + Sync>);
+
+impl std::fmt::Debug for Respond {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Respond(..)")
+    }
+}
+
 /// One scripted answer.
 #[derive(Debug, Clone)]
 pub enum Reply {
+    /// The answer `Respond` makes of the request (a model that reads its tool results).
+    Dynamic(Respond),
     /// The model calls these tools (name, raw arguments), in parallel.
     Tools(Vec<(&'static str, String)>),
     /// The model answers in text.
@@ -74,6 +86,18 @@ impl FakeLlm {
     }
 }
 
+/// The tool results in a request, oldest first, as the model was sent them.
+pub fn tool_results_of(request: &Value) -> Vec<String> {
+    request["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// A `submit_triage` call with the given reply and citations.
 pub fn submit(reply: &str, chunk_ids: &[&str], category: &str) -> (&'static str, String) {
     let args = json!({
@@ -91,8 +115,15 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, body: Bytes) -> Respon
             .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
         s.replies.pop_front().or_else(|| s.otherwise.clone())
     };
+    let reply = match reply {
+        Some(Reply::Dynamic(respond)) => {
+            let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            Some((respond.0)(&request))
+        }
+        other => other,
+    };
     match reply {
-        None => error(500, "script exhausted"),
+        None | Some(Reply::Dynamic(_)) => error(500, "script exhausted"),
         Some(Reply::Status(code)) => error(code, "scripted failure"),
         Some(Reply::Hang(d)) => {
             tokio::time::sleep(d).await;

@@ -16,6 +16,7 @@ mod mcp;
 mod openapi;
 mod queue;
 mod queue_fairness;
+mod scope;
 mod stores;
 mod stripe;
 mod triage;

@@ -1,9 +1,32 @@
-//! R1, R2, R4, R6 read off the catalog: a new table, view or function that breaks them fails here.
+//! R1, R2, R4, R6 and D1 read off the catalog: a new table, view or function that breaks them
+//! fails here.
 
 use crate::common::TestDb;
 
 const POLICY_EXPR: &str =
     "NULLIF(current_setting('app.current_user_id'::text, true), ''::text))::uuid";
+/// How a customer_scope policy admits everything when no customer scope is set.
+const SCOPE_UNSET: &str =
+    "(NULLIF(current_setting('app.scope_customer_id'::text, true), ''::text) IS NULL)";
+const SCOPE_EXPR: &str =
+    "(NULLIF(current_setting('app.scope_customer_id'::text, true), ''::text))::uuid";
+
+/// (policy name, command, permissive, USING, WITH CHECK) of the policies on `table` that apply
+/// to the service role (directly or through PUBLIC).
+type Policy = (String, String, String, Option<String>, Option<String>);
+
+async fn service_policies(t: &TestDb, table: &str) -> Vec<Policy> {
+    sqlx::query_as(
+        "SELECT policyname, cmd, permissive, qual, with_check FROM pg_policies \
+         WHERE schemaname = 'public' AND tablename = $1 \
+           AND ('public' = ANY(roles) OR 'support_agent_app' = ANY(roles)) \
+         ORDER BY policyname",
+    )
+    .bind(table)
+    .fetch_all(&t.owner)
+    .await
+    .expect("policies")
+}
 
 #[tokio::test]
 async fn every_tenant_table_forces_row_level_security_with_one_checked_policy() {
@@ -29,22 +52,14 @@ async fn every_tenant_table_forces_row_level_security_with_one_checked_policy() 
             *enabled && *forced,
             "{table}: RLS enabled={enabled} forced={forced}"
         );
-        // Policies that apply to the service role (directly or through PUBLIC).
-        let policies: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT policyname, cmd, qual, with_check FROM pg_policies \
-             WHERE schemaname = 'public' AND tablename = $1 \
-               AND ('public' = ANY(roles) OR 'support_agent_app' = ANY(roles))",
-        )
-        .bind(table)
-        .fetch_all(&t.owner)
-        .await
-        .expect("policies");
+        let policies = service_policies(&t, table).await;
+        let permissive: Vec<_> = policies.iter().filter(|p| p.2 == "PERMISSIVE").collect();
         assert_eq!(
-            policies.len(),
+            permissive.len(),
             1,
-            "{table}: exactly one policy applies to the service role: {policies:?}"
+            "{table}: exactly one permissive policy applies to the service role: {policies:?}"
         );
-        let (name, cmd, qual, check) = &policies[0];
+        let (name, cmd, _, qual, check) = permissive[0];
         assert_eq!(cmd, "ALL", "{table}.{name} covers every command");
         let column = if table == "users" { "id" } else { "user_id" };
         for (what, expr) in [("USING", qual), ("WITH CHECK", check)] {
@@ -54,6 +69,66 @@ async fn every_tenant_table_forces_row_level_security_with_one_checked_policy() 
             assert!(
                 expr.contains(column) && expr.contains(POLICY_EXPR),
                 "{table}.{name} {what} reads the tenant context with NULLIF: {expr}"
+            );
+        }
+    }
+}
+
+/// D1: a table is customer-owned when its rows belong to a customer or to a ticket (it has
+/// `customer_id` or `ticket_id`, or is `customers`). Each has one restrictive `customer_scope`
+/// policy that reads the customer scope; no other table has a restrictive policy.
+#[tokio::test]
+async fn every_customer_owned_table_carries_the_restrictive_customer_scope_policy() {
+    let t = TestDb::new().await;
+    let tables: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname, c.relname = 'customers' OR EXISTS (SELECT 1 FROM pg_attribute a \
+                WHERE a.attrelid = c.oid AND a.attname IN ('customer_id', 'ticket_id') \
+                  AND NOT a.attisdropped) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(&t.owner)
+    .await
+    .expect("catalog");
+    let owned: Vec<&str> = tables
+        .iter()
+        .filter(|(_, owned)| *owned)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    for expected in ["customers", "tickets", "messages", "jobs"] {
+        assert!(
+            owned.contains(&expected),
+            "{expected} is customer-owned: {owned:?}"
+        );
+    }
+    for (table, customer_owned) in &tables {
+        let policies = service_policies(&t, table).await;
+        let restrictive: Vec<_> = policies.iter().filter(|p| p.2 == "RESTRICTIVE").collect();
+        if !customer_owned {
+            assert!(restrictive.is_empty(), "{table}: {restrictive:?}");
+            continue;
+        }
+        assert_eq!(restrictive.len(), 1, "{table}: {policies:?}");
+        let (name, cmd, _, qual, check) = restrictive[0];
+        assert_eq!(
+            (name.as_str(), cmd.as_str()),
+            ("customer_scope", "ALL"),
+            "{table}"
+        );
+        let scoped = match table.as_str() {
+            "customers" => "(id = ",
+            "tickets" => "(customer_id = ",
+            _ => "(t.customer_id = ",
+        };
+        for (what, expr) in [("USING", qual), ("WITH CHECK", check)] {
+            let expr = expr
+                .as_deref()
+                .unwrap_or_else(|| panic!("{table}.{name} lacks {what}"));
+            assert!(
+                expr.starts_with(&format!("({SCOPE_UNSET} OR "))
+                    && expr.contains(&format!("{scoped}{SCOPE_EXPR}")),
+                "{table}.{name} {what} admits all without a scope, else the scoped customer's \
+                 rows: {expr}"
             );
         }
     }
