@@ -72,6 +72,12 @@ pub async fn search(
             reason: "must not be empty".into(),
         });
     }
+    if query.contains('\0') {
+        return Err(KnowledgeError::Invalid {
+            field: "query",
+            reason: "must not contain NUL bytes".into(),
+        });
+    }
     if query.chars().count() > MAX_QUERY {
         return Err(KnowledgeError::Invalid {
             field: "query",

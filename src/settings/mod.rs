@@ -18,7 +18,7 @@ const MAX_HOST: usize = 253;
 
 /// The hosts a draft may link to; each allows its subdomains too (`acme.com` allows
 /// `help.acme.com`). Lower case, without duplicates, in the order given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct LinkDomains(Vec<String>);
 
@@ -101,7 +101,7 @@ fn host(field: &'static str, raw: &str) -> Result<String, StoreError> {
 }
 
 /// A tenant's settings; the defaults when the tenant never set any.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct TenantSettings {
     /// Hosts a draft may link to (with their subdomains); empty: no links at all.
     pub link_domains: LinkDomains,

@@ -49,6 +49,9 @@ pub async fn list_tickets(
     args: ListTicketsArgs,
 ) -> Result<ListTicketsOutput, ToolError> {
     let limit = args::limit("limit", args.limit, 20)?;
+    if let Some(c) = &args.category {
+        crate::validate::bounded("category", c, 100)?;
+    }
     let mut tx = ctx.begin(caller).await?;
     if let Some(id) = args.customer_id {
         customers::store::get(&mut tx, id).await?;

@@ -2,6 +2,7 @@
 
 mod desk;
 mod input;
+mod schemathesis;
 mod two_tenants;
 
 use reqwest::Method;

@@ -44,8 +44,14 @@ pub async fn list(
 pub async fn upload(
     State(app): State<AppState>,
     Extension(tenant): Extension<Tenant>,
-    mut form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, Problem> {
+    let mut form = form.map_err(|e| {
+        Problem::bad_request(format!(
+            "send the document as multipart/form-data with a `file` field: {}",
+            e.body_text()
+        ))
+    })?;
     let knowledge = app.ctx.knowledge().ok_or_else(|| {
         Problem::unavailable("the knowledge base is unavailable on this server: no embedding model")
     })?;

@@ -8,6 +8,7 @@ mod customers;
 mod knowledge;
 mod me;
 mod messages;
+mod settings;
 mod stats;
 mod tickets;
 
@@ -15,7 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use super::AppState;
 use super::authn::{authenticate, require_full_scope};
@@ -23,6 +24,7 @@ use super::openapi::{self, Access, Op};
 use crate::accounts::{ApiKey, NewApiKey, Tokens, UserView};
 use crate::desk::CustomerExport;
 use crate::knowledge::Document;
+use crate::settings::TenantSettings;
 use crate::stats::tenant::TenantStats;
 use crate::tools::{
     CustomerView, GetTicketOutput, MessageView, SearchKnowledgeOutput, TicketSummaryView,
@@ -55,6 +57,18 @@ impl Table {
 const CUSTOMER_LINKS: &[(&str, &str, &str, &str)] = &[
     ("GetCustomer", "getCustomer", "id", "$response.body#/id"),
     (
+        "UpdateCustomer",
+        "updateCustomer",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "DeleteCustomer",
+        "deleteCustomer",
+        "id",
+        "$response.body#/id",
+    ),
+    (
         "ExportCustomer",
         "exportCustomer",
         "id",
@@ -63,9 +77,23 @@ const CUSTOMER_LINKS: &[(&str, &str, &str, &str)] = &[
 ];
 const TICKET_LINKS: &[(&str, &str, &str, &str)] = &[
     ("GetTicket", "getTicket", "id", "$response.body#/id"),
+    ("UpdateTicket", "updateTicket", "id", "$response.body#/id"),
     ("ListMessages", "listMessages", "id", "$response.body#/id"),
     ("AddMessage", "addMessage", "id", "$response.body#/id"),
+    (
+        "RetriageTicket",
+        "retriageTicket",
+        "id",
+        "$response.body#/id",
+    ),
+    ("DeleteTicket", "deleteTicket", "id", "$response.body#/id"),
 ];
+const DOCUMENT_LINKS: &[(&str, &str, &str, &str)] = &[(
+    "DeleteDocument",
+    "deleteDocument",
+    "id",
+    "$response.body#/id",
+)];
 
 fn table(upload_limit: usize) -> Table {
     let o = Op::new;
@@ -416,7 +444,8 @@ fn table(upload_limit: usize) -> Table {
                 "Upload a document (Markdown, text, HTML, PDF)",
             )
             .upload()
-            .answers::<Document>(201, "The document, ingested"),
+            .answers::<Document>(201, "The document, ingested")
+            .links(DOCUMENT_LINKS),
             post(knowledge::upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .add(
@@ -441,6 +470,30 @@ fn table(upload_limit: usize) -> Table {
             .query::<knowledge::SearchQuery>()
             .answers::<SearchKnowledgeOutput>(200, "The passages"),
             get(knowledge::search),
+        )
+        // Settings.
+        .add(
+            o(
+                "get",
+                "/settings",
+                "getSettings",
+                "settings",
+                "The tenant's settings",
+            )
+            .answers::<TenantSettings>(200, "The settings"),
+            get(settings::show),
+        )
+        .add(
+            o(
+                "put",
+                "/settings",
+                "putSettings",
+                "settings",
+                "Change the tenant's settings (the hosts a draft may link to)",
+            )
+            .body::<settings::SettingsBody>()
+            .answers::<TenantSettings>(200, "The settings as they are now"),
+            put(settings::update),
         )
         // Figures.
         .add(

@@ -239,3 +239,37 @@ async fn an_operator_approves_and_discards_drafts_from_the_command_line() {
         .expect("row");
     assert_eq!(by, "operator");
 }
+
+#[tokio::test]
+async fn the_hosts_a_draft_may_link_to_are_set_through_the_api() {
+    let t = TestDb::new().await;
+    let d = Desk::open(server(&t).await, "owner@alpha.test").await;
+    let empty = d.call(Method::GET, "/settings", None).await;
+    assert_eq!(empty.body["link_domains"], json!([]), "{}", empty.text);
+    let set = d
+        .call(
+            Method::PUT,
+            "/settings",
+            Some(json!({"link_domains": ["Acme.com", "help.acme.com"]})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["link_domains"],
+        json!(["acme.com", "help.acme.com"])
+    );
+    let bad = d
+        .call(
+            Method::PUT,
+            "/settings",
+            Some(json!({"link_domains": ["not a host"]})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.body["errors"][0]["field"], "link_domains");
+    let kept = d.call(Method::GET, "/settings", None).await;
+    assert_eq!(
+        kept.body["link_domains"],
+        json!(["acme.com", "help.acme.com"])
+    );
+}
