@@ -13,6 +13,7 @@ mod jwt;
 mod knowledge;
 mod limits;
 mod mcp;
+mod model_refusals;
 mod openapi;
 mod queue;
 mod queue_fairness;
