@@ -17,6 +17,7 @@ mod model_refusals;
 mod openapi;
 mod queue;
 mod queue_fairness;
+mod readme;
 mod scope;
 mod stores;
 mod stripe;
