@@ -7,6 +7,7 @@ use super::context::{TenantArgs, service_db};
 use super::print_json;
 use crate::config::DbSettings;
 use crate::customers::{self, NewCustomer};
+use crate::db::Cursor;
 use crate::validate::{self, Phone};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -29,8 +30,12 @@ pub enum CustomersCmd {
     List {
         #[command(flatten)]
         tenant: TenantArgs,
+        /// Customers per page, 1 to 100.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// The next_cursor of a previous page.
+        #[arg(long)]
+        cursor: Option<String>,
     },
 }
 
@@ -64,9 +69,14 @@ pub(super) async fn run(settings: &DbSettings, cmd: CustomersCmd) -> anyhow::Res
                 customer.id, customer.name, customer.email
             );
         }
-        CustomersCmd::List { tenant, limit } => {
+        CustomersCmd::List {
+            tenant,
+            limit,
+            cursor,
+        } => {
+            let after = cursor.as_deref().map(Cursor::decode).transpose()?;
             let mut tx = db.begin(&tenant.tenant(&db).await?).await?;
-            let (rows, next) = customers::store::list(&mut tx, limit, None).await?;
+            let (rows, next) = customers::store::list(&mut tx, limit, after).await?;
             tx.commit().await?;
             if tenant.json {
                 return print_json(
@@ -75,6 +85,9 @@ pub(super) async fn run(settings: &DbSettings, cmd: CustomersCmd) -> anyhow::Res
             }
             for c in rows {
                 println!("{}  {:<30}  {}", c.id, c.name, c.email);
+            }
+            if let Some(next) = next {
+                println!("next page: --cursor {}", next.encode());
             }
         }
     }

@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod claude;
 mod context;
 mod customers;
 mod demo;
@@ -165,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = context::tool_ctx(db, &cli)?;
             worker::run(ctx, &cli.llm, args.clone()).await
         }
-        Command::Jobs { owner, cmd } => jobs::run(owner, cmd.clone()).await,
+        Command::Jobs { owner, cmd } => jobs::run(&cli.db, owner, cmd.clone()).await,
         Command::Demo(args) => demo::run(&cli, args.clone()).await,
         Command::Ingest(args) => {
             knowledge::ingest(&cli.db, &cli.embed, &cli.ingest, args.clone()).await

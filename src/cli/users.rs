@@ -1,13 +1,13 @@
-//! `users create`: tenants (the people or organisations that run a desk).
+//! `users create | list | delete`: tenants (the people or organisations that run a desk).
 
 use std::io::BufRead;
 
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::context::{TenantArgs, service_db};
+use super::context::{TenantArgs, owner_pool, service_db};
 use super::print_json;
-use crate::config::{DbSettings, Secret};
+use crate::config::{DbSettings, OwnerDb, Secret};
 use crate::users::{self, NewUser};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -21,6 +21,18 @@ pub enum UsersCmd {
         /// Read a password (at least 8 characters) from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every tenant (id, name, email), oldest first: how a tenant's id is found again.
+    /// Reads across tenants, so it connects as the owner role (DATABASE_OWNER_URL).
+    List {
+        #[command(flatten)]
+        owner: OwnerDb,
+        /// At most this many tenants.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print `{"users": [...]}` as one JSON object instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -42,6 +54,7 @@ pub(super) async fn run(settings: &DbSettings, cmd: UsersCmd) -> anyhow::Result<
             json,
         } => (name, email, password_stdin, json),
         UsersCmd::Delete { tenant } => return delete(settings, tenant).await,
+        UsersCmd::List { owner, limit, json } => return list(&owner, limit, json).await,
     };
     let password = if password_stdin {
         Some(read_secret_line().context("reading the password from stdin")?)
@@ -59,6 +72,24 @@ pub(super) async fn run(settings: &DbSettings, cmd: UsersCmd) -> anyhow::Result<
         return print_json(&user);
     }
     println!("created user {} ({} <{}>)", user.id, user.name, user.email);
+    Ok(())
+}
+
+async fn list(owner: &OwnerDb, limit: i64, json: bool) -> anyhow::Result<()> {
+    let owner = owner_pool(owner).await?;
+    let rows = users::store::list_all(&owner, limit).await?;
+    if json {
+        return print_json(&serde_json::json!({ "users": rows }));
+    }
+    for u in rows {
+        println!(
+            "{}  {:<30}  {}  created {}",
+            u.id,
+            u.name,
+            u.email,
+            u.created_at.format("%Y-%m-%d")
+        );
+    }
     Ok(())
 }
 

@@ -34,7 +34,8 @@ pub struct WorkerArgs {
 
 pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow::Result<()> {
     let engine = Engine::from_settings(llm, &ctx)?;
-    tracing::info!(engine = %engine.label(), "triage engine");
+    // The first thing an operator needs to know when drafts look wrong (README, Troubleshooting).
+    tracing::info!("triage engine: {}", engine.label());
     let db = ctx.db().clone();
     let max_running_per_tenant = ctx.limits().settings.tenant_max_running_jobs;
     let limits = Limits {

@@ -3,6 +3,10 @@
 //! what is held about a customer. Each operation is one tenant transaction over the stores, and
 //! records which credential made each decision (`by`).
 
+mod retry;
+
+pub use retry::{DraftFate, draft_before_retry};
+
 use serde::Serialize;
 use uuid::Uuid;
 

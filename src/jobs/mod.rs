@@ -88,6 +88,18 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Job {
+    /// The tenant the job belongs to, from the job row (trusted: written under that tenant).
+    pub fn tenant(&self) -> Tenant {
+        Tenant::from_trusted_operator_input(self.user_id)
+    }
+
+    /// The id an ai draft for a triage job answers: the message, or the ticket for a new ticket.
+    pub fn trigger_id(&self) -> Option<Uuid> {
+        self.message_id.or(self.ticket_id)
+    }
+}
+
 /// First retry delay; doubled per attempt up to [`MAX_BACKOFF`].
 pub const BASE_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest delay between attempts.

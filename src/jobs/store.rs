@@ -206,6 +206,20 @@ pub async fn list(
     Ok(rows)
 }
 
+/// One job of any tenant, for the operator; `owner` must be the owner pool.
+pub async fn get(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
+    sqlx::query_as::<_, Job>(
+        // language=PostgreSQL
+        "SELECT user_id, id, kind, ticket_id, message_id, payload_id, status, attempts, \
+                max_attempts, run_at, locked_by, locked_until, last_error, created_at, updated_at \
+         FROM jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(owner)
+    .await?
+    .ok_or(StoreError::NotFound("job"))
+}
+
 /// Puts a dead (or done) job back in the queue with a fresh set of attempts; `owner` pool.
 pub async fn retry(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
     sqlx::query_as::<_, Job>(

@@ -164,6 +164,46 @@ pub async fn list_by_ticket(
     Ok(rows)
 }
 
+/// A ticket's messages, oldest first; an unknown ticket (or another tenant's) is "not found"
+/// rather than an empty thread.
+pub async fn list_for_ticket(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+) -> Result<Vec<Message>, StoreError> {
+    let user_id = tx.user_id();
+    let exists: bool = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT EXISTS (SELECT 1 FROM tickets WHERE user_id = $1 AND id = $2)",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .fetch_one(tx.conn())
+    .await?;
+    if !exists {
+        return Err(StoreError::NotFound("ticket"));
+    }
+    list_by_ticket(tx, ticket_id).await
+}
+
+/// The ai draft that answers `reply_to` (a customer message, or the ticket itself), whatever
+/// its state: at most one exists (`messages_user_id_reply_to_key`).
+pub async fn draft_answering(
+    tx: &mut TenantTx,
+    reply_to: Uuid,
+) -> Result<Option<Message>, StoreError> {
+    let user_id = tx.user_id();
+    let m = sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND reply_to = $2 AND sender_type = 'ai' \
+         FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(reply_to)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(m)
+}
+
 /// One message of a ticket.
 pub async fn get(tx: &mut TenantTx, ticket_id: Uuid, id: Uuid) -> Result<Message, StoreError> {
     let user_id = tx.user_id();

@@ -36,10 +36,10 @@ impl Engine {
         }
     }
 
-    /// How the engine is described to an operator: the model's name, or "offline".
+    /// How the engine is described to an operator: the model's name and URL, or "offline".
     pub fn label(&self) -> String {
         match self {
-            Self::Llm(model) => format!("chat model {}", model.model()),
+            Self::Llm(model) => format!("chat model {} at {}", model.model(), model.base_url()),
             Self::Offline(_) => "offline, retrieval-only: no LLM_BASE_URL set".to_owned(),
         }
     }

@@ -12,6 +12,7 @@
 //! `MAX_DRAFTS_PER_TICKET` (no further draft; the ticket is flagged). Either is noted on the job.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -20,7 +21,7 @@ use super::guard::{self, Decision};
 use super::{Engine, Limits, TriageResult, agent};
 use crate::jobs::{ClaimedJob, JobKind};
 use crate::limits::until_utc_midnight;
-use crate::llm::{LlmError, usage};
+use crate::llm::{ChatModel, LlmError, usage};
 use crate::prompts::{self, replies};
 use crate::tickets::{self, Priority, store::TriageFields};
 use crate::tools::{self, Caller, Ctx, GetTicketArgs, GetTicketOutput, ToolError};
@@ -32,6 +33,8 @@ pub struct TriageHandler {
     ctx: Ctx,
     engine: Engine,
     limits: Limits,
+    /// Model refusals already logged: each cause once per process, not once per job.
+    refusals: Mutex<HashSet<String>>,
 }
 
 /// What a triage job works on, from its row.
@@ -60,6 +63,27 @@ impl TriageHandler {
             ctx,
             engine,
             limits,
+            refusals: Mutex::default(),
+        }
+    }
+
+    /// Logs a refusal the operator must fix (a bad key, an unknown model, a model without tool
+    /// calls) the first time its cause is seen; the job's note carries it every time.
+    fn report_refusal(&self, model: &ChatModel, cause: &str) {
+        let first = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cause.to_owned());
+        if first {
+            tracing::error!(
+                "the model refused the request ({cause}); model {} at {}: triage jobs end with \
+                 the holding reply, flagged for a person, until this is fixed",
+                model.model(),
+                model.base_url()
+            );
+        } else {
+            tracing::debug!(cause, "the model refused the request again");
         }
     }
 
@@ -130,8 +154,11 @@ impl TriageHandler {
                     Err(agent::AgentError::Llm(LlmError::Transient(e))) => {
                         Err(JobError::Transient(e))
                     }
-                    Err(agent::AgentError::Llm(LlmError::Permanent(e))) => {
-                        Err(JobError::Permanent(e))
+                    // The operator's to fix, not the ticket's: the job still ends in one draft
+                    // (the holding reply) and a person sees the ticket; the note says why.
+                    Err(agent::AgentError::Llm(LlmError::Permanent(cause))) => {
+                        self.report_refusal(model, &cause);
+                        Ok((holding(), Some(refusal_note(&cause))))
                     }
                     Err(agent::AgentError::Tool(e)) => Err(JobError::Transient(e)),
                     Err(agent::AgentError::Budget(b)) if daily_binds && b.is_tokens() => {
@@ -264,6 +291,14 @@ fn token_limit_note(cap: u64) -> String {
         "TENANT_LLM_TOKENS_PER_DAY ({cap} tokens) reached for today: the holding reply was \
          stored and the ticket flagged; the limit resets at 00:00 UTC (in {} min)",
         resets.as_secs().div_ceil(60)
+    )
+}
+
+/// The note of a job the model refused.
+fn refusal_note(cause: &str) -> String {
+    format!(
+        "the model refused the request ({cause}): the holding reply was stored and the ticket \
+         flagged; after fixing the setting, `jobs retry <JOB_ID> --replace-draft` drafts again"
     )
 }
 

@@ -93,6 +93,20 @@ pub async fn find_id_by_email(
     Ok(id)
 }
 
+/// Every tenant, oldest first, for the operator's `users list`; `owner` must be the owner pool
+/// (its read-only operator policy sees every tenant's row, the service role sees only its own).
+pub async fn list_all(owner: &sqlx::PgPool, limit: i64) -> Result<Vec<User>, StoreError> {
+    let rows = sqlx::query_as::<_, User>(
+        // language=PostgreSQL
+        "SELECT id, name, email, password_hash, stripe_customer_id, created_at, updated_at \
+         FROM users ORDER BY created_at, id LIMIT $1",
+    )
+    .bind(limit.clamp(1, 10_000))
+    .fetch_all(owner)
+    .await?;
+    Ok(rows)
+}
+
 /// The id and password hash of the user with `email`, before any tenant is known: through the
 /// SECURITY DEFINER function `auth_user_by_email` (the service role cannot see other users'
 /// rows). `None` when no user has it.

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod flow;
+mod newcomer;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

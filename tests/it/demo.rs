@@ -39,6 +39,7 @@ async fn the_demo_triages_every_new_ticket_offline_and_can_run_again() {
     assert!(first.contains("offline, retrieval-only"), "{first}");
     assert!(first.contains("7 jobs done, 0 to retry, 0 dead"), "{first}");
     assert!(first.contains("claude_desktop_config.json"), "{first}");
+    claude_entry_is_complete(&first);
     let id = users::store::find_id_by_email(&t.owner, "support@northwind-demo.example")
         .await
         .expect("query")
@@ -100,4 +101,48 @@ async fn the_demo_triages_every_new_ticket_offline_and_can_run_again() {
     );
     assert!(second.contains("0 jobs done"), "{second}");
     assert_eq!(t.count("messages").await, 7, "no second draft");
+}
+
+/// The Claude Desktop entry the demo prints: the README's (server name, every setting by name),
+/// with this binary and the configured model folder, and placeholders for the secrets.
+fn claude_entry_is_complete(out: &str) {
+    let (_, rest) = out
+        .split_once("claude_desktop_config.json")
+        .expect("the entry");
+    let start = rest.find('{').expect("JSON");
+    let end = rest
+        .find("\nor serve it over HTTP")
+        .expect("the end of the entry");
+    let entry: serde_json::Value = serde_json::from_str(&rest[start..end]).expect("valid JSON");
+    let server = &entry["mcpServers"]["support"];
+    assert_eq!(server["command"], env!("CARGO_BIN_EXE_support-agent"));
+    assert_eq!(server["args"], serde_json::json!(["serve", "--stdio"]));
+    let env = server["env"].as_object().expect("env");
+    let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "AUDIT_KEY",
+            "DATABASE_URL",
+            "EMBED_MODEL_DIR",
+            "JWT_AUDIENCE",
+            "JWT_ISSUER",
+            "JWT_SECRET",
+            "SECRETS_KEY",
+            "SUPPORT_AGENT_TOKEN"
+        ]
+    );
+    assert_eq!(
+        env["EMBED_MODEL_DIR"],
+        format!("{ROOT}/models/all-MiniLM-L6-v2")
+    );
+    assert_eq!(
+        env["DATABASE_URL"], "<DATABASE_URL from .env>",
+        "no secret printed"
+    );
+    assert_eq!(
+        env["JWT_SECRET"], "<JWT_SECRET from .env>",
+        "no secret printed"
+    );
 }

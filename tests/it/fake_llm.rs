@@ -35,6 +35,11 @@ pub enum Reply {
     Text(String),
     /// An HTTP error with OpenAI's error body.
     Status(u16),
+    /// An HTTP error with OpenAI's error body, its `code` and `message` as given (a real
+    /// server's refusal: `model_not_found`, `invalid_api_key`, "… does not support tools").
+    Refuse(u16, &'static str, &'static str),
+    /// A 4xx whose body is not JSON (a URL that is not the API).
+    PlainStatus(u16, &'static str),
     /// No answer for this long.
     Hang(Duration),
     /// A 200 whose body is not JSON.
@@ -125,6 +130,18 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, body: Bytes) -> Respon
     match reply {
         None | Some(Reply::Dynamic(_)) => error(500, "script exhausted"),
         Some(Reply::Status(code)) => error(code, "scripted failure"),
+        Some(Reply::Refuse(status, code, message)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            let body = json!({"error": {"message": message, "type": "invalid_request_error",
+                                        "param": null, "code": code}});
+            (status, axum::Json(body)).into_response()
+        }
+        Some(Reply::PlainStatus(status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+            [("content-type", "text/plain")],
+            body,
+        )
+            .into_response(),
         Some(Reply::Hang(d)) => {
             tokio::time::sleep(d).await;
             error(504, "hung")

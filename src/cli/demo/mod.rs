@@ -77,8 +77,7 @@ pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
     for id in &loaded.tickets {
         print_ticket(&db, &tenant, *id).await?;
     }
-    print_connect(&tenant);
-    Ok(())
+    print_connect(cli, &tenant)
 }
 
 async fn ingest(
@@ -149,18 +148,28 @@ async fn print_ticket(db: &Db, tenant: &Tenant, id: uuid::Uuid) -> anyhow::Resul
     Ok(())
 }
 
-fn print_connect(tenant: &Tenant) {
+fn print_connect(cli: &Cli, tenant: &Tenant) -> anyhow::Result<()> {
     let exe = std::env::current_exe()
         .map_or_else(|_| "support-agent".into(), |p| p.display().to_string());
-    println!("Connect Claude Desktop to this desk: add to claude_desktop_config.json");
+    // Claude Desktop starts the server elsewhere: a relative model folder would not resolve.
+    let model_dir = std::path::absolute(&cli.embed.embed_model_dir)
+        .unwrap_or_else(|_| cli.embed.embed_model_dir.clone());
+    let model_dir = model_dir.display().to_string();
+    let entry = super::claude::DesktopEntry {
+        command: &exe,
+        embed_model_dir: &model_dir,
+        jwt_issuer: &cli.jwt.jwt_issuer,
+        jwt_audience: &cli.jwt.jwt_audience,
+    };
     println!(
-        r#"  {{"mcpServers": {{"support-desk": {{"command": "{exe}", "args": ["serve", "--stdio"],
-    "env": {{"SUPPORT_AGENT_TOKEN": "<output of: {exe} token issue --user {tenant} --ttl 30d>",
-             "DATABASE_URL": "<DATABASE_URL from .env>", "JWT_SECRET": "<JWT_SECRET from .env>",
-             "EMBED_MODEL_DIR": "{}"}}}}}}}}"#,
-        std::env::current_dir()
-            .map(|d| d.join("models/all-MiniLM-L6-v2").display().to_string())
-            .unwrap_or_default()
+        "Connect Claude Desktop to this desk: issue a token ({exe} token issue --user {tenant} \
+         --ttl 30d), then add this to claude_desktop_config.json, each <…> copied from where it \
+         says (README.md, Claude Desktop):"
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&super::claude::desktop_config(&entry))?
     );
     println!("or serve it over HTTP: {exe} serve --http 127.0.0.1:8080 (see README.md).");
+    Ok(())
 }
