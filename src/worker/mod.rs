@@ -1,6 +1,7 @@
 //! Runs queued jobs: claims them under a lease, hands each to a [`Handler`] under the job's own
 //! tenant, and records the outcome — done, retry after a backoff, or dead (SECURITY.md Q1–Q5).
 
+pub mod desk;
 mod run;
 
 use std::future::Future;
