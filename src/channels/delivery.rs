@@ -81,6 +81,44 @@ impl Handler for DeliveryHandler {
         tx.commit().await.map_err(transient)?;
         result
     }
+
+    /// The last attempt's worker died: a reply left `sending` becomes `uncertain`, one still
+    /// `queued` `failed`; the ticket is flagged either way.
+    async fn abandoned(&self, job: &ClaimedJob) {
+        let (Some(ticket_id), Some(message_id)) = (job.ticket_id, job.message_id) else {
+            return;
+        };
+        if let Err(e) = self.give_up(&job.tenant(), ticket_id, message_id).await {
+            tracing::error!(job = %job.id, error = %e, "recording an abandoned delivery failed");
+        }
+    }
+}
+
+impl DeliveryHandler {
+    async fn give_up(
+        &self,
+        tenant: &Tenant,
+        ticket_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<(), crate::StoreError> {
+        let mut tx = self.db.begin(tenant).await?;
+        let m = messages::store::lock_for_delivery(&mut tx, ticket_id, message_id).await?;
+        let (state, why) = match m.delivery_state {
+            Some(DeliveryState::Sending) => (
+                DeliveryState::Uncertain,
+                "the worker stopped while sending: the customer may or may not have it",
+            ),
+            Some(DeliveryState::Queued) => (
+                DeliveryState::Failed,
+                "the last attempt's worker stopped before sending",
+            ),
+            _ => return Ok(()),
+        };
+        messages::store::set_delivery(&mut tx, ticket_id, message_id, state, Some(why), None)
+            .await?;
+        tickets::store::flag_for_human(&mut tx, ticket_id).await?;
+        tx.commit().await
+    }
 }
 
 enum Step {

@@ -25,4 +25,12 @@ impl Handler for DeskHandler {
             )),
         }
     }
+
+    async fn abandoned(&self, job: &ClaimedJob) {
+        match job.kind {
+            JobKind::Triage => self.triage.abandoned(job).await,
+            JobKind::Deliver => self.delivery.abandoned(job).await,
+            JobKind::StripeEvent => {}
+        }
+    }
 }

@@ -328,3 +328,41 @@ async fn without_a_channel_a_reply_is_no_channel_and_nothing_is_retried() {
         "nothing left to retry"
     );
 }
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_on_the_last_attempt_still_leaves_the_reply_uncertain() {
+    let t = TestDb::new().await;
+    let sink = SmtpSink::start().await;
+    let desk = Desk::start(&t, true).await;
+    desk.set_channel(sink.port).await;
+    let (ticket, _, draft) = ticket_with_draft(&t, &desk).await;
+    sink.set_mode("stall");
+    approve(&desk, ticket, draft).await;
+    let worker = delivery_worker(&t, "doomed");
+    let running = tokio::spawn(async move { worker.run_until_empty().await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sink.mails().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mail never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    // That was the job's last attempt: the next claim ends it without running it.
+    sqlx::query("UPDATE jobs SET max_attempts = attempts WHERE kind = 'deliver'")
+        .execute(&t.owner)
+        .await
+        .expect("last attempt");
+    t.expire_leases().await;
+    sink.set_mode("ok");
+    let summary = delivery_worker(&t, "survivor")
+        .run_until_empty()
+        .await
+        .expect("run");
+    assert_eq!(summary.dead, 1, "{summary:?}");
+    assert_eq!(message_row(&t, draft).await.0.as_deref(), Some("uncertain"));
+    assert!(needs_human(&t, ticket).await);
+    assert_eq!(sink.mails().len(), 1);
+}
