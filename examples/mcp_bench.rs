@@ -1,6 +1,8 @@
-//! Load generator for the MCP server over HTTP: calls/s and p50/p99 latency of `lookup_customer`
-//! and `list_tickets` with 1, 8 and 64 concurrent clients, each call for a random tenant with
-//! that tenant's own token. Not a test: see BENCHMARKS-mcp.md for how it is run.
+//! Load generator for the HTTP server: calls/s and p50/p99 latency of MCP's `lookup_customer`
+//! and `list_tickets`, and of the REST API's `rest:list_tickets` (`GET /api/v1/tickets`) and
+//! `rest:add_message` (`POST /api/v1/tickets/{id}/messages`), with 1, 8 and 64 concurrent
+//! clients, each call for a random tenant with that tenant's own token. Not a test: see
+//! BENCHMARKS-mcp.md and BENCHMARKS-api.md for how it is run.
 //!
 //! Needs the tenants written by `scripts/bench-seed.sh` and the JWT settings the server uses
 //! (from the environment or .env). Bounded in time and count, and it only talks to `--url`
@@ -67,11 +69,57 @@ struct Plan {
     interval: Option<Duration>,
 }
 
+/// Every tenant's token and one of its tickets, by index.
+struct Tenants {
+    tokens: Vec<String>,
+    tickets: Vec<Option<Uuid>>,
+}
+
+/// The server's base URL: `--url` without its `/mcp`.
+fn base(url: &str) -> &str {
+    url.trim_end_matches('/').trim_end_matches("/mcp")
+}
+
+/// One REST call; true when it succeeded.
+async fn rest(
+    http: &reqwest::Client,
+    url: &str,
+    tool: &str,
+    token: &str,
+    ticket: Option<Uuid>,
+    rng_status: &str,
+) -> bool {
+    let res = match tool {
+        "rest:list_tickets" => {
+            http.get(format!(
+                "{}/api/v1/tickets?status={rng_status}&limit=20",
+                base(url)
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+        }
+        "rest:add_message" => {
+            let Some(ticket) = ticket else { return false };
+            http.post(format!("{}/api/v1/tickets/{ticket}/messages", base(url)))
+                .bearer_auth(token)
+                .json(&json!({"sender_type": "agent", "content": "We are looking into it."}))
+                .send()
+                .await
+        }
+        _ => return false,
+    };
+    match res {
+        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
 /// One client: calls `tool` until `until`, returning its latencies in microseconds.
 async fn client(
     http: reqwest::Client,
     url: Arc<str>,
-    tokens: Arc<Vec<String>>,
+    tenants: Arc<Tenants>,
     tool: Arc<str>,
     customers: u32,
     plan: Plan,
@@ -89,14 +137,17 @@ async fn client(
         if interval.is_some() {
             tokio::time::sleep_until(next.into()).await;
         }
-        let (token, body) = {
+        let (token, ticket, status, body) = {
             let mut rng = rand::rng();
-            let token = &tokens[rng.random_range(0..tokens.len())];
+            let i = rng.random_range(0..tenants.tokens.len());
             id += 1;
             let params =
                 json!({"name": &*tool, "arguments": arguments(&tool, customers, &mut rng)});
+            let status = ["open", "pending", "solved", "closed"][rng.random_range(0..4)];
             (
-                token.clone(),
+                tenants.tokens[i].clone(),
+                tenants.tickets[i],
+                status,
                 json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
             )
         };
@@ -108,20 +159,24 @@ async fn client(
         if let Some(interval) = interval {
             next += interval;
         }
-        let res = http
-            .post(&*url)
-            .bearer_auth(token)
-            .header("Accept", "application/json, text/event-stream")
-            .header("MCP-Protocol-Version", "2025-11-25")
-            .json(&body)
-            .send()
-            .await;
-        let ok = match res {
-            Ok(r) if r.status().is_success() => r
-                .json::<serde_json::Value>()
-                .await
-                .is_ok_and(|v| v["result"]["isError"] == json!(false)),
-            _ => false,
+        let ok = if tool.starts_with("rest:") {
+            rest(&http, &url, &tool, &token, ticket, status).await
+        } else {
+            let res = http
+                .post(&*url)
+                .bearer_auth(token)
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2025-11-25")
+                .json(&body)
+                .send()
+                .await;
+            match res {
+                Ok(r) if r.status().is_success() => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .is_ok_and(|v| v["result"]["isError"] == json!(false)),
+                _ => false,
+            }
         };
         if started >= warm_until {
             if ok {
@@ -158,14 +213,35 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     anyhow::ensure!(!tokens.is_empty(), "no tenants in {}", args.tenants);
-    let tokens = Arc::new(tokens);
+    let mut tickets = Vec::with_capacity(tokens.len());
+    if args.tools.iter().any(|t| t == "rest:add_message") {
+        // One ticket of each tenant to write messages on.
+        let http = reqwest::Client::new();
+        for token in &tokens {
+            let page: serde_json::Value = http
+                .get(format!("{}/api/v1/tickets?limit=1", base(&args.url)))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            tickets.push(
+                page["items"][0]["id"]
+                    .as_str()
+                    .and_then(|s| Uuid::parse_str(s).ok()),
+            );
+        }
+    } else {
+        tickets.resize(tokens.len(), None);
+    }
+    let tenants = Arc::new(Tenants { tokens, tickets });
     let url: Arc<str> = args.url.clone().into();
     let load = args
         .rate
         .map_or("closed loop".to_owned(), |r| format!("{r} calls/s offered"));
     println!(
         "{} tenants, {} s per run, {load}, {}",
-        tokens.len(),
+        tenants.tokens.len(),
         args.seconds,
         args.url
     );
@@ -190,7 +266,7 @@ async fn main() -> anyhow::Result<()> {
                     let c = client(
                         http.clone(),
                         url.clone(),
-                        tokens.clone(),
+                        tenants.clone(),
                         tool.clone(),
                         args.customers,
                         plan,

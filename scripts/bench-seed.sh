@@ -24,7 +24,7 @@ owner_db="${owner%/*}/$DB"
 app_db="${app%/*}/$DB"
 
 psql "$owner" -XAtq -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-cargo run --quiet --release --bin support-agent -- --database-owner-url "$owner_db" migrate
+cargo run --quiet --release --bin support-agent -- migrate --database-owner-url "$owner_db"
 
 mkdir -p target
 start=$(date +%s)

@@ -114,6 +114,15 @@ pub fn run(t: &TestDb, args: &[&str]) -> Run {
     run_in(Some(t), args, None)
 }
 
+/// [`run`] from a test whose own runtime serves HTTP: the runtime's other threads go on serving
+/// (and flushing the audit) while the command runs, as a live server does beside an operator.
+/// Without it a current-thread test runtime stands still, and a command that waits for a lock the
+/// server holds — the audit's insert holds a key-share lock on the user's row — waits forever.
+/// Needs `#[tokio::test(flavor = "multi_thread")]`.
+pub fn run_beside_server(t: &TestDb, args: &[&str]) -> Run {
+    tokio::task::block_in_place(|| run(t, args))
+}
+
 /// Creates a tenant through the CLI and returns its id.
 pub fn create_user(t: &TestDb, email: &str) -> String {
     let v = run(

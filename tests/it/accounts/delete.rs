@@ -95,18 +95,19 @@ async fn deleting_an_account_leaves_no_row_of_it_and_takes_nothing_of_another() 
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_deletes_a_tenant_from_the_command_line() {
     let t = TestDb::new().await;
     let api = Api::start(&t).await;
     let (a, token) = busy_tenant(&t, &api, "a@acme.test").await;
     let user = a.to_string();
-    let out = crate::cli::run(&t, &["users", "delete", "--user", &user, "--json"]).json();
+    let out =
+        crate::cli::run_beside_server(&t, &["users", "delete", "--user", &user, "--json"]).json();
     assert_eq!(out["deleted"], user);
     assert!(rows_of(&t, a).await.iter().all(|(_, n)| *n == 0));
     assert_eq!(
         api.get("/me", &token).await.status,
         StatusCode::UNAUTHORIZED
     );
-    crate::cli::run(&t, &["users", "delete", "--user", &user]).fails_with("no user");
+    crate::cli::run_beside_server(&t, &["users", "delete", "--user", &user]).fails_with("no user");
 }
