@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod customers;

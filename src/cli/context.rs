@@ -10,9 +10,10 @@ use std::sync::Arc;
 use super::Cli;
 use super::parse_uuid;
 use crate::audit::{AuditKey, AuditLog};
+use crate::channels::Channels;
 use crate::config::{DbSettings, OwnerDb};
 use crate::limits::LimitedEmbedder;
-use crate::stripe::Stripe;
+use crate::stripe::{Stripe, Vault};
 use crate::tools::Ctx;
 use crate::{Db, Tenant, db, users};
 
@@ -59,6 +60,18 @@ pub async fn owner_pool(owner: &OwnerDb) -> anyhow::Result<sqlx::PgPool> {
     Ok(db::connect("DATABASE_OWNER_URL", owner.url()?, 2, None).await?)
 }
 
+/// The vault (when SECRETS_KEY is set; an invalid one stops the command) and the email settings.
+pub fn channels(cli: &Cli) -> anyhow::Result<Channels> {
+    let vault = match &cli.stripe.secrets_key {
+        Some(_) => Some(Arc::new(Vault::new(
+            cli.stripe.secrets_key.as_ref(),
+            cli.stripe.secrets_key_previous.as_ref(),
+        )?)),
+        None => None,
+    };
+    Ok(Channels::new(vault, cli.email.clone())?)
+}
+
 /// The tool layer's context for `db`, built once: Stripe when SECRETS_KEY is set (an invalid one
 /// stops the command), the knowledge base when the embedding model loads. A missing part is
 /// logged, and the tools that need it answer that it is not configured.
@@ -73,6 +86,7 @@ pub fn tool_ctx(db: Db, cli: &Cli) -> anyhow::Result<Ctx> {
             "AUDIT_KEY is not set: audit digests use a key of this process only (run scripts/setup.sh)"
         ),
     }
+    ctx = ctx.with_channels(channels(cli)?);
     if cli.stripe.secrets_key.is_some() {
         ctx = ctx.with_stripe(Stripe::from_settings(&cli.stripe)?);
     } else {

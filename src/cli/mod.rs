@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod channels;
 mod claude;
 mod context;
 mod customers;
@@ -11,6 +12,7 @@ mod drafts;
 mod jobs;
 mod knowledge;
 mod messages;
+mod secrets;
 mod serve;
 mod settings;
 mod signal;
@@ -56,6 +58,8 @@ pub struct Cli {
     pub stripe: crate::stripe::StripeSettings,
     #[command(flatten)]
     pub limits: crate::limits::LimitSettings,
+    #[command(flatten)]
+    pub email: crate::channels::EmailSettings,
     #[command(flatten)]
     pub accounts: crate::accounts::AccountSettings,
     #[command(subcommand)]
@@ -114,6 +118,13 @@ pub enum Command {
     /// Connect a tenant's Stripe account, show or remove that access, link customers.
     #[command(subcommand)]
     Stripe(stripe::StripeCmd),
+    /// A tenant's channels: the email account replies are sent from.
+    #[command(subcommand)]
+    Channels(channels::ChannelsCmd),
+    /// Operator work on the sealed secrets of every tenant (Stripe keys, email passwords,
+    /// intake signing secrets).
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCmd),
     /// Show or change a tenant's settings: the hosts drafts may link to.
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -176,8 +187,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Knowledge(cmd) => {
             knowledge::knowledge(&cli.db, &cli.embed, &cli.search, cmd.clone()).await
         }
+        Command::Stripe(stripe::StripeCmd::Rekey { owner, json }) => {
+            secrets::rekey(&cli, owner, *json).await
+        }
         Command::Stripe(cmd) => stripe::run(&cli.db, &cli.stripe, cmd.clone()).await,
         Command::Settings(cmd) => settings::run(&cli.db, cmd.clone()).await,
+        Command::Channels(cmd) => channels::run(&cli, cmd.clone()).await,
+        Command::Secrets(cmd) => secrets::run(&cli, cmd.clone()).await,
     }
 }
 

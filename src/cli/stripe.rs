@@ -6,10 +6,9 @@ use clap::{ArgGroup, Subcommand};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::context::{TenantArgs, owner_pool, service_db};
+use super::context::{TenantArgs, service_db};
 use super::print_json;
 use super::users::read_secret_line;
-use crate::Tenant;
 use crate::config::{DbSettings, OwnerDb, Secret};
 use crate::stripe::{self, AccessStatus, Credential, Stripe, StripeSettings, Vault, access};
 
@@ -44,8 +43,9 @@ pub enum StripeCmd {
         #[command(flatten)]
         tenant: TenantArgs,
     },
-    /// Re-encrypt every stored key under the current SECRETS_KEY (after a rotation, with the old
-    /// key in SECRETS_KEY_PREVIOUS).
+    /// Re-encrypt every stored secret under the current SECRETS_KEY (after a rotation, with the
+    /// old key in SECRETS_KEY_PREVIOUS): Stripe keys, email passwords, intake secrets. The same
+    /// as `secrets rekey`.
     Rekey {
         #[command(flatten)]
         owner: OwnerDb,
@@ -119,34 +119,8 @@ pub(super) async fn run(
             super::stripe_report::print_link(&report);
             Ok(())
         }
-        StripeCmd::Rekey { owner, json } => {
-            let vault = Vault::new(
-                stripe_settings.secrets_key.as_ref(),
-                stripe_settings.secrets_key_previous.as_ref(),
-            )?;
-            let owner = owner_pool(&owner).await?;
-            let stale =
-                stripe::store::tenants_sealed_under_other_keys(&owner, vault.current_key_id())
-                    .await?;
-            let db = service_db(settings).await?;
-            let mut resealed = 0;
-            for user in &stale {
-                let tenant = Tenant::from_trusted_operator_input(*user);
-                if access::reseal(&db, &vault, &tenant).await? {
-                    resealed += 1;
-                }
-            }
-            if json {
-                return print_json(
-                    &json!({"resealed": resealed, "key_id": vault.current_key_id()}),
-                );
-            }
-            eprintln!(
-                "{resealed} key(s) re-encrypted under {}",
-                vault.current_key_id()
-            );
-            Ok(())
-        }
+        // Handled by `secrets rekey`, which this is an older name of (see cli/mod.rs).
+        StripeCmd::Rekey { .. } => anyhow::bail!("use `support-agent secrets rekey`"),
     }
 }
 

@@ -79,8 +79,8 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
                 return print_json(&ticket);
             }
             println!(
-                "created ticket {} for {} ({})",
-                ticket.id, customer.email, ticket.priority
+                "created ticket {} for {} ({}) #{}",
+                ticket.id, customer.email, ticket.priority, ticket.number
             );
         }
         TicketsCmd::List {
@@ -106,7 +106,10 @@ pub(super) async fn run(settings: &DbSettings, cmd: TicketsCmd) -> anyhow::Resul
             }
             for t in &page.items {
                 let subject = secrets::redact(&t.subject);
-                println!("{}  {:<8} {:<7} {subject}", t.id, t.status, t.priority);
+                println!(
+                    "{}  #{:<5} {:<8} {:<7} {subject}",
+                    t.id, t.number, t.status, t.priority
+                );
             }
             if let Some(next) = page.next_cursor {
                 println!("next page: --cursor {next}");
@@ -132,8 +135,9 @@ fn print_thread(thread: &tickets::TicketThread) {
     let t = &thread.ticket;
     let masked = |text: &str| secrets::redact(text).into_owned();
     println!(
-        "{} [{} / {}] {}",
+        "{} #{} [{} / {}] {}",
         t.id,
+        t.number,
         t.status,
         t.priority,
         masked(&t.subject)
@@ -146,10 +150,13 @@ fn print_thread(thread: &tickets::TicketThread) {
         println!("\n{}", masked(&t.description));
     }
     for m in &thread.messages {
-        let state = m
+        let mut state = m
             .draft_state
             .map(|s| format!(" ({s:?})").to_lowercase())
             .unwrap_or_default();
+        if let Some(d) = m.delivery_state {
+            state.push_str(&format!(" [delivery: {}]", d.as_str()));
+        }
         println!(
             "\n--- {:?}{} {}\n{}",
             m.sender_type,

@@ -1,4 +1,4 @@
-//! `worker`: runs the triage queue until stopped (or, with `--once`, until it is empty).
+//! `worker`: runs the queue (triage, and delivery by email) until stopped (or, with `--once`, until it is empty).
 
 use std::time::Duration;
 
@@ -6,11 +6,13 @@ use clap::Args;
 
 use super::print_json;
 use super::signal::shutdown_signal;
+use crate::channels::delivery::DeliveryHandler;
 use crate::config::parse_duration;
 use crate::llm::LlmSettings;
 use crate::tools::Ctx;
 use crate::triage::handler::TriageHandler;
 use crate::triage::{Engine, Limits};
+use crate::worker::desk::DeskHandler;
 use crate::worker::{Worker, WorkerOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -42,7 +44,11 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
         max_turns: args.max_turns.max(1),
         ..Limits::default()
     };
-    let handler = TriageHandler::new(ctx, engine, limits);
+    let delivery = DeliveryHandler::new(db.clone(), ctx.channels().clone());
+    let handler = DeskHandler {
+        triage: TriageHandler::new(ctx, engine, limits),
+        delivery,
+    };
     let opts = WorkerOptions {
         concurrency: usize::from(args.concurrency),
         lease: args.lease,

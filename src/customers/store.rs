@@ -267,3 +267,27 @@ pub async fn named_in(
         .await?;
     Ok(rows)
 }
+
+/// The customer with this email, created with `name` when there is none. Two requests for a new
+/// address at once both end with the one customer (the insert that loses does nothing).
+pub async fn find_or_create_by_email(
+    tx: &mut TenantTx,
+    email: &str,
+    name: &str,
+) -> Result<Customer, StoreError> {
+    let email = Email::parse("from.email", email)?;
+    let name = validate::text("from.name", name, MAX_NAME)?;
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO customers (user_id, id, name, email) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT ON CONSTRAINT customers_user_id_email_key DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .bind(email.as_str())
+    .execute(tx.conn())
+    .await?;
+    find_by_email(tx, email.as_str()).await
+}

@@ -103,8 +103,9 @@ pub async fn add_message(
         ));
     }
     let mut tx = db.begin(tenant).await?;
-    let message = messages::store::add(&mut tx, ticket_id, author.into(), content).await?;
+    let mut message = messages::store::add(&mut tx, ticket_id, author.into(), content).await?;
     if send {
+        message = messages::store::queue_delivery(&mut tx, ticket_id, message.id).await?;
         jobs::store::enqueue_delivery(&mut tx, ticket_id, message.id).await?;
     }
     tx.commit().await?;
@@ -147,10 +148,39 @@ pub async fn decide_draft(
         }
         messages::store::edit_draft(&mut tx, ticket_id, message_id, content, by).await?;
     }
-    let m = messages::store::decide_draft(&mut tx, ticket_id, message_id, decision, by).await?;
+    let mut m = messages::store::decide_draft(&mut tx, ticket_id, message_id, decision, by).await?;
     if decision == Decision::Approve {
+        m = messages::store::queue_delivery(&mut tx, ticket_id, m.id).await?;
         jobs::store::enqueue_delivery(&mut tx, ticket_id, m.id).await?;
     }
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Sends a reply again after its delivery `failed`, became `uncertain` (the customer may then
+/// get it twice, with the same Message-ID) or found `no_channel`: a person's decision.
+pub async fn resend(
+    db: &Db,
+    tenant: &Tenant,
+    ticket_id: Uuid,
+    message_id: Uuid,
+) -> Result<Message, StoreError> {
+    use crate::messages::DeliveryState as D;
+    let mut tx = db.begin(tenant).await?;
+    let current = messages::store::lock_for_delivery(&mut tx, ticket_id, message_id).await?;
+    match current.delivery_state {
+        Some(D::Failed | D::Uncertain | D::NoChannel) => {}
+        Some(state) => {
+            return Err(StoreError::Conflict(format!(
+                "the message is {} already: only a failed, uncertain or no_channel delivery \
+                 can be sent again",
+                state.as_str()
+            )));
+        }
+        None => return Err(StoreError::NotFound("message to send")),
+    }
+    let m = messages::store::queue_delivery(&mut tx, ticket_id, message_id).await?;
+    jobs::store::requeue_delivery(&mut tx, ticket_id, message_id).await?;
     tx.commit().await?;
     Ok(m)
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::problem::Problem;
 use crate::accounts::{Principal, Refusal};
+use crate::channels::signature::{self, SignatureError};
 
 /// The bearer credential of a request, if it has one in the right form.
 pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
@@ -64,4 +65,47 @@ pub async fn require_full_scope(req: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(req).await
+}
+
+/// The intake routes: a request signed with `X-Support-Signature` (checked over the exact body,
+/// which is then handed on unchanged), or else any bearer credential, as [`authenticate`].
+pub async fn authenticate_intake(
+    State(app): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(header) = req.headers().get(signature::HEADER) else {
+        return authenticate(State(app), req, next).await;
+    };
+    let Ok(header) = header.to_str().map(str::to_owned) else {
+        return Problem::unauthorized(SignatureError::Malformed.to_string()).into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, app.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return super::json::too_large().into_response(),
+    };
+    let vault = match app.ctx.channels().vault() {
+        Ok(v) => v,
+        Err(e) => return Problem::unavailable(e.to_string()).into_response(),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let tenant = match signature::verify(app.ctx.db(), vault, &header, &bytes, now).await {
+        Ok(t) => t,
+        Err(SignatureError::Store(e)) => return Problem::from(e).into_response(),
+        Err(SignatureError::Vault(e)) => {
+            tracing::error!(error = %e, "an intake signing secret does not open");
+            return Problem::internal().into_response();
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, "refused an intake signature");
+            return Problem::unauthorized(e.to_string()).into_response();
+        }
+    };
+    if let Err(refused) = app.ctx.limits().requests.check(tenant.id()) {
+        return Problem::too_many(&refused).into_response();
+    }
+    parts.extensions.insert(tenant);
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }

@@ -82,6 +82,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub edge: Arc<Edge>,
     pub ingest: Arc<IngestOptions>,
+    /// The largest body read (a signed intake request's, to check its signature).
+    pub max_body_bytes: usize,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -138,6 +140,7 @@ impl HttpServer {
             accounts: accounts.clone(),
             edge: edge.clone(),
             ingest: Arc::new(config.ingest.clone()),
+            max_body_bytes: config.max_body_bytes,
         };
         let mcp = mcp::http::router(mcp::http::McpRoutes {
             ctx,

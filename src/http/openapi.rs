@@ -42,6 +42,8 @@ pub struct Op {
     pub ok: (u16, &'static str, Option<SchemaFn>),
     /// Extra headers or statuses worth documenting (`ETag`, `If-Match` and `412`).
     pub etag: bool,
+    /// Optional request headers worth documenting: (name, description).
+    pub headers: &'static [(&'static str, &'static str)],
     /// Links from the success answer to other operations: (name, operationId, parameter,
     /// expression), for stateful testing and for readers.
     pub links: &'static [(&'static str, &'static str, &'static str, &'static str)],
@@ -123,6 +125,10 @@ pub fn document(ops: &[Op]) -> Value {
                 "schema": {"type": "string"}}),
             );
         }
+        for (name, description) in op.headers {
+            params.push(json!({"name": name, "in": "header", "required": false,
+                               "description": description, "schema": {"type": "string"}}));
+        }
         if !params.is_empty() {
             operation.insert("parameters".into(), Value::Array(params));
         }
@@ -172,8 +178,18 @@ pub fn document(ops: &[Op]) -> Value {
             problem_response("An error, as an RFC 9457 problem document"),
         );
         operation.insert("responses".into(), Value::Object(responses));
-        if op.access == Access::Public {
-            operation.insert("security".into(), json!([]));
+        match op.access {
+            Access::Public => {
+                operation.insert("security".into(), json!([]));
+            }
+            // Either a credential or a signature by a secret of the tenant's.
+            Access::Intake => {
+                operation.insert(
+                    "security".into(),
+                    json!([{"bearer": []}, {"signature": []}]),
+                );
+            }
+            Access::Staff => {}
         }
         let path = paths
             .entry(format!("/api/v1{}", op.path))
@@ -188,7 +204,7 @@ pub fn document(ops: &[Op]) -> Value {
             "title": "support-agent REST API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "The desk's REST API: accounts, customers, tickets, messages, drafts, \
-                the knowledge base and figures. Every route but sign-up, login, refresh and this \
+                the knowledge base, channels and figures. Every route but sign-up, login, refresh and this \
                 document needs `Authorization: Bearer <access token | API key>`. Errors are RFC \
                 9457 problem documents. Lists answer `{items, next_cursor}`; pass `next_cursor` \
                 back as `cursor` for the next page.",
@@ -197,8 +213,14 @@ pub fn document(ops: &[Op]) -> Value {
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                "description": "An access token (from login) or an API key (sa_…)."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                    "description": "An access token (from login) or an API key (sa_…)."},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Support-Signature",
+                    "description": "Intake routes only: t=<unix>,k=<key_id>,v1=<hex \
+                        HMAC-SHA256(secret, t + \".\" + body)>, within 5 minutes, each \
+                        signature once (secrets from POST /api/v1/channels/webhook/secret)."},
+            },
             "schemas": {"Problem": schema_out::<super::problem::Document>()},
         },
     })
@@ -263,6 +285,7 @@ impl Op {
             upload: false,
             ok: (204, "Done", None),
             etag: false,
+            headers: &[],
             links: &[],
         }
     }
@@ -299,6 +322,12 @@ impl Op {
 
     pub fn no_content(mut self, description: &'static str) -> Self {
         self.ok = (204, description, None);
+        self
+    }
+
+    /// Documents optional request headers.
+    pub fn headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = headers;
         self
     }
 

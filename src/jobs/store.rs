@@ -71,6 +71,35 @@ pub async fn enqueue_delivery(
     Ok(())
 }
 
+/// Queues the delivery of a message again with a fresh set of attempts (a person's resend).
+pub async fn requeue_delivery(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
+         VALUES ($1, $2, 'deliver', $3, $4) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO UPDATE \
+           SET status = 'queued', attempts = 0, run_at = now(), last_error = NULL \
+           WHERE jobs.status <> 'running'",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(message_id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::Conflict(
+            "this message is being delivered now: try again when it has finished".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Queues triage of a trigger again with a fresh set of attempts (re-running triage); a job of it
 /// that is running is a conflict.
 pub async fn requeue_triage(

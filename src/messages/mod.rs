@@ -42,6 +42,40 @@ pub enum DraftState {
     Discarded,
 }
 
+/// Where an outgoing message (an agent's reply, an approved draft) is on its way to the customer.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, schemars::JsonSchema,
+)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for the worker.
+    Queued,
+    /// Handed to the SMTP server; a crash here leaves it `uncertain`, never resent by itself.
+    Sending,
+    /// The SMTP server accepted it.
+    Sent,
+    /// Refused for good (a 5xx, a bad address) or out of attempts: see `delivery_error`.
+    Failed,
+    /// A send was interrupted: the customer may or may not have it. A person may resend.
+    Uncertain,
+    /// The tenant has no email channel: nothing was sent and nothing will be retried.
+    NoChannel,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Uncertain => "uncertain",
+            Self::NoChannel => "no_channel",
+        }
+    }
+}
+
 /// A row of `messages`.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Message {
@@ -65,6 +99,13 @@ pub struct Message {
     /// When the draft was approved or discarded, and by which credential.
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// For a message sent (or to be sent) to the customer: where it is on its way.
+    pub delivery_state: Option<DeliveryState>,
+    /// Why the last delivery attempt failed.
+    pub delivery_error: Option<String>,
+    /// The RFC 5322 Message-ID the message was sent with (or, for a customer's mail, came with).
+    pub email_message_id: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// What a person does with a draft.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{DraftState, Message, Sender};
+use super::{DeliveryState, DraftState, Message, Sender};
 use crate::db::{Cursor, constraint_violation};
 use crate::validate::{self, MAX_BODY};
 use crate::{StoreError, TenantTx, jobs};
@@ -376,4 +376,126 @@ pub async fn find(tx: &mut TenantTx, id: Uuid) -> Result<Message, StoreError> {
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound("message"))
+}
+
+/// Marks an outgoing message `queued` for delivery, clearing an earlier error (a first send, or
+/// a person's resend). Only agent replies and approved drafts go out.
+pub async fn queue_delivery(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "UPDATE messages SET delivery_state = 'queued', delivery_error = NULL \
+         WHERE user_id = $1 AND ticket_id = $2 AND id = $3 \
+           AND (sender_type = 'agent' OR (sender_type = 'ai' AND draft_state = 'approved')) \
+         RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("message to send"))
+}
+
+/// Locks a message for the delivery worker's next step.
+pub async fn lock_for_delivery(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "SELECT * FROM messages WHERE user_id = $1 AND ticket_id = $2 AND id = $3 FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("message"))
+}
+
+/// Moves a message to `state` with the reason (or none); `sending` also records the
+/// Message-ID it is about to go out with, before anything is sent.
+pub async fn set_delivery(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+    state: DeliveryState,
+    error: Option<&str>,
+    email_message_id: Option<&str>,
+) -> Result<Message, StoreError> {
+    let user_id = tx.user_id();
+    let error: Option<String> = error.map(|e| e.chars().take(2000).collect());
+    sqlx::query_as::<_, Message>(
+        // language=PostgreSQL
+        "UPDATE messages SET delivery_state = $4, delivery_error = $5, \
+                email_message_id = COALESCE($6, email_message_id), \
+                delivered_at = CASE WHEN $4 = 'sent' THEN now() ELSE delivered_at END, \
+                draft_state = CASE WHEN $4 = 'sent' AND draft_state = 'approved' THEN 'sent' \
+                                   ELSE draft_state END \
+         WHERE user_id = $1 AND ticket_id = $2 AND id = $3 RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .bind(state.as_str())
+    .bind(error)
+    .bind(email_message_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound("message"))
+}
+
+/// Records the Message-ID a customer's mail came with (the inbox of issue G2; tests).
+pub async fn set_email_message_id(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+    email_message_id: &str,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE messages SET email_message_id = $4 WHERE user_id = $1 AND ticket_id = $2 AND id = $3",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .bind(email_message_id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("message"));
+    }
+    Ok(())
+}
+
+/// The Message-IDs of a ticket's messages written before `before`, oldest first, with who wrote
+/// each: what a reply's `References` and `In-Reply-To` are made of.
+pub async fn thread_message_ids(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    before: Uuid,
+) -> Result<Vec<(Sender, String)>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, (Sender, String)>(
+        // language=PostgreSQL
+        "SELECT m.sender_type, m.email_message_id FROM messages m \
+         WHERE m.user_id = $1 AND m.ticket_id = $2 AND m.email_message_id IS NOT NULL \
+           AND (m.created_at, m.id) < (SELECT b.created_at, b.id FROM messages b \
+                                        WHERE b.user_id = $1 AND b.id = $3) \
+         ORDER BY m.created_at, m.id",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(before)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
 }

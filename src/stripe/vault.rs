@@ -1,13 +1,15 @@
-//! Sealing tenants' Stripe keys at rest with AES-256-GCM under a master key that can rotate.
+//! Sealing tenants' secrets at rest (Stripe keys, email passwords, intake signing secrets) with AES-256-GCM under a master key that can rotate.
 //!
 //! `SECRETS_KEY` holds the current master key as `KID:BASE64` (32 bytes, base64), or as bare
 //! base64, whose key id is then `k` and the first 8 hex digits of the key's SHA-256.
 //! `SECRETS_KEY_PREVIOUS` holds older keys, comma-separated in the same form, for reading only.
 //! Every ciphertext is stored with the id of the key that sealed it, so after a rotation the rows
-//! sealed under an older key stay readable until `support-agent stripe rekey` re-seals them.
+//! sealed under an older key stay readable until `support-agent secrets rekey` (or its older name
+//! `stripe rekey`) re-seals them.
 //!
-//! The tenant's id is bound in as associated data: a ciphertext copied into another tenant's row
-//! does not decrypt there.
+//! The tenant's id and the secret's [`Purpose`] are bound in as associated data: a ciphertext
+//! copied into another tenant's row, or into a column for another kind of secret, does not decrypt
+//! there.
 
 use std::fmt;
 
@@ -24,23 +26,44 @@ use crate::config::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error(
-        "{0} is not set: it holds the master key for Stripe credentials (see the Stripe section of README.md)"
+        "{0} is not set: it holds the master key for tenants' secrets (Stripe keys, email passwords, intake signing secrets; see README.md)"
     )]
     Missing(&'static str),
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error(
-        "the stored Stripe key was sealed with master key `{0}`, which neither SECRETS_KEY nor \
+        "the stored secret was sealed with master key `{0}`, which neither SECRETS_KEY nor \
          SECRETS_KEY_PREVIOUS holds: restore that key, or connect the tenant again"
     )]
     UnknownKeyId(String),
     #[error(
-        "the stored Stripe key does not decrypt with master key `{0}`: SECRETS_KEY (or \
+        "the stored secret does not decrypt with master key `{0}`: SECRETS_KEY (or \
          SECRETS_KEY_PREVIOUS) holds a different key under that id, or the row was altered"
     )]
     WrongKey(String),
-    #[error("the Stripe key could not be encrypted")]
+    #[error("the secret could not be encrypted")]
     Seal,
+}
+
+/// What a sealed secret is for; part of its associated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A tenant's restricted Stripe key.
+    StripeKey,
+    /// The password of a tenant's email channel.
+    EmailPassword,
+    /// A signing secret of a tenant's intake webhook.
+    IntakeSecret,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::StripeKey => "stripe-key",
+            Self::EmailPassword => "email-password",
+            Self::IntakeSecret => "intake-secret",
+        }
+    }
 }
 
 /// A sealed secret as stored: the master key's id, a fresh nonce, ciphertext with its tag.
@@ -109,10 +132,26 @@ impl Vault {
         &self.current.id
     }
 
-    /// Seals `plaintext` for `tenant` under the current master key with a fresh random nonce.
+    /// Seals a Stripe key for `tenant` (see [`Vault::seal_as`]).
     pub fn seal(&self, tenant: &Tenant, plaintext: &Secret) -> Result<Sealed, VaultError> {
+        self.seal_as(Purpose::StripeKey, tenant, plaintext)
+    }
+
+    /// Opens a sealed Stripe key of `tenant` (see [`Vault::open_as`]).
+    pub fn open(&self, tenant: &Tenant, sealed: &Sealed) -> Result<Secret, VaultError> {
+        self.open_as(Purpose::StripeKey, tenant, sealed)
+    }
+
+    /// Seals `plaintext`, a secret for `purpose`, for `tenant` under the current master key with
+    /// a fresh random nonce.
+    pub fn seal_as(
+        &self,
+        purpose: Purpose,
+        tenant: &Tenant,
+        plaintext: &Secret,
+    ) -> Result<Sealed, VaultError> {
         let nonce: [u8; 12] = rand::random();
-        let aad = associated_data(tenant);
+        let aad = associated_data(purpose, tenant);
         let payload = Payload {
             msg: plaintext.expose().as_bytes(),
             aad: &aad,
@@ -130,15 +169,20 @@ impl Vault {
         })
     }
 
-    /// Opens a sealed secret of `tenant` with the key it names.
-    pub fn open(&self, tenant: &Tenant, sealed: &Sealed) -> Result<Secret, VaultError> {
+    /// Opens a sealed secret for `purpose` of `tenant` with the key it names.
+    pub fn open_as(
+        &self,
+        purpose: Purpose,
+        tenant: &Tenant,
+        sealed: &Sealed,
+    ) -> Result<Secret, VaultError> {
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.id == sealed.key_id)
             .ok_or_else(|| VaultError::UnknownKeyId(sealed.key_id.clone()))?;
         let wrong = || VaultError::WrongKey(sealed.key_id.clone());
         let nonce: [u8; 12] = sealed.nonce.as_slice().try_into().map_err(|_| wrong())?;
-        let aad = associated_data(tenant);
+        let aad = associated_data(purpose, tenant);
         let payload = Payload {
             msg: &sealed.ciphertext,
             aad: &aad,
@@ -153,8 +197,8 @@ impl Vault {
     }
 }
 
-fn associated_data(tenant: &Tenant) -> Vec<u8> {
-    format!("support-agent/stripe-key/v1/{}", tenant.id()).into_bytes()
+fn associated_data(purpose: Purpose, tenant: &Tenant) -> Vec<u8> {
+    format!("support-agent/{}/v1/{}", purpose.label(), tenant.id()).into_bytes()
 }
 
 fn parse_key(name: &'static str, raw: &str) -> Result<MasterKey, VaultError> {

@@ -99,6 +99,8 @@ impl fmt::Display for Priority {
 pub struct Ticket {
     pub user_id: Uuid,
     pub id: Uuid,
+    /// 1, 2, 3 … within the tenant; outgoing subjects carry it as `[#number]`.
+    pub number: i64,
     pub customer_id: Uuid,
     pub subject: String,
     pub description: String,

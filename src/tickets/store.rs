@@ -5,7 +5,7 @@ use uuid::Uuid;
 /// The columns of [`Ticket`], in order; never `*`, which would also fetch the embedding.
 macro_rules! columns {
     () => {
-        "user_id, id, customer_id, subject, description, status, priority, category, sentiment, \
+        "user_id, id, number, customer_id, subject, description, status, priority, category, sentiment, \
          language, confidence, needs_human, triaged_at, created_at, updated_at"
     };
 }
@@ -297,4 +297,22 @@ pub async fn categories(tx: &mut TenantTx, limit: i64) -> Result<Vec<String>, St
     .fetch_all(tx.conn())
     .await?;
     Ok(rows)
+}
+
+/// Flags a ticket for a person (`needs_human`): a reply that could not be delivered, or whose
+/// delivery is uncertain.
+pub async fn flag_for_human(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE tickets SET needs_human = true WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("ticket"));
+    }
+    Ok(())
 }

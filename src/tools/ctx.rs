@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::ToolError;
 use crate::audit::{AuditKey, AuditLog, Transport};
+use crate::channels::Channels;
 use crate::knowledge::{SearchSettings, SharedEmbedder};
 use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
@@ -31,6 +32,7 @@ pub struct Ctx {
     stripe: Option<Arc<Stripe>>,
     knowledge: Option<Arc<Knowledge>>,
     limits: Arc<Limits>,
+    channels: Channels,
 }
 
 impl Ctx {
@@ -43,6 +45,7 @@ impl Ctx {
             stripe: None,
             knowledge: None,
             limits: Arc::new(Limits::default()),
+            channels: Channels::default(),
         }
     }
 
@@ -56,6 +59,17 @@ impl Ctx {
     pub fn with_audit(mut self, audit: AuditLog) -> Self {
         self.audit = audit;
         self
+    }
+
+    /// Gives the intake and the email channel their vault and settings.
+    pub fn with_channels(mut self, channels: Channels) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    /// The channels' vault and settings.
+    pub fn channels(&self) -> &Channels {
+        &self.channels
     }
 
     /// Gives the Stripe tools this client.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::customers::{Customer, CustomerSummary};
-use crate::messages::{DraftState, Message, Sender};
+use crate::messages::{DeliveryState, DraftState, Message, Sender};
 use crate::secrets;
 use crate::tickets::{Priority, Status, Ticket};
 
@@ -48,6 +48,8 @@ impl From<CustomerSummary> for CustomerView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TicketSummaryView {
     pub id: Uuid,
+    /// The ticket's number within the tenant (1, 2, 3 …), as in the `[#number]` of its emails.
+    pub number: i64,
     pub customer_id: Uuid,
     pub subject: String,
     pub status: Status,
@@ -71,6 +73,7 @@ impl From<Ticket> for TicketSummaryView {
     fn from(t: Ticket) -> Self {
         Self {
             id: t.id,
+            number: t.number,
             customer_id: t.customer_id,
             subject: secrets::redact(&t.subject).into_owned(),
             status: t.status,
@@ -126,6 +129,11 @@ pub struct MessageView {
     pub original_content: Option<String>,
     /// When a person approved or discarded the draft.
     pub decided_at: Option<DateTime<Utc>>,
+    /// For a reply sent to the customer by email: `queued`, `sending`, `sent`, `failed`,
+    /// `uncertain` or `no_channel`; null for messages that are not sent.
+    pub delivery_state: Option<DeliveryState>,
+    /// Why delivery failed, when it did.
+    pub delivery_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -140,6 +148,8 @@ impl From<Message> for MessageView {
             citations: m.citations,
             original_content: m.original_content.map(|c| secrets::redact(&c).into_owned()),
             decided_at: m.decided_at,
+            delivery_state: m.delivery_state,
+            delivery_error: m.delivery_error.map(|e| secrets::redact(&e).into_owned()),
             created_at: m.created_at,
         }
     }

@@ -1,6 +1,7 @@
 //! Runs queued jobs: claims them under a lease, hands each to a [`Handler`] under the job's own
 //! tenant, and records the outcome — done, retry after a backoff, or dead (SECURITY.md Q1–Q5).
 
+pub mod desk;
 mod run;
 
 use std::future::Future;
@@ -44,6 +45,14 @@ pub trait Handler: Send + Sync + 'static {
     /// The kinds of job this handler runs: the worker claims only these.
     fn kinds(&self) -> &'static [JobKind];
     fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<Done, JobError>> + Send;
+
+    /// Called instead of [`Handler::handle`] for a job whose last attempt's lease expired (its
+    /// worker died) and that now ends dead without another attempt: a chance to leave its rows
+    /// in a state a person can see. Nothing by default.
+    fn abandoned(&self, job: &ClaimedJob) -> impl Future<Output = ()> + Send {
+        let _ = job;
+        async {}
+    }
 }
 
 impl<H: Handler> Handler for Arc<H> {
@@ -53,6 +62,10 @@ impl<H: Handler> Handler for Arc<H> {
 
     fn handle(&self, job: &ClaimedJob) -> impl Future<Output = Result<Done, JobError>> + Send {
         self.as_ref().handle(job)
+    }
+
+    fn abandoned(&self, job: &ClaimedJob) -> impl Future<Output = ()> + Send {
+        self.as_ref().abandoned(job)
     }
 }
 

@@ -145,6 +145,7 @@ impl<H: Handler> Worker<H> {
         let worker = &self.opts.worker_id;
         let result = if job.attempts > job.max_attempts {
             // Its lease ran out on the last attempt (the worker died): no attempts are left.
+            self.handler.abandoned(job).await;
             Err(JobError::Permanent(
                 "the last attempt's lease expired".into(),
             ))

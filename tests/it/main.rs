@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api;
+mod channels;
 mod cli;
 mod common;
 mod demo;

@@ -164,3 +164,13 @@ async fn decide(
     .await?;
     Ok(axum::Json(MessageView::from(m)).into_response())
 }
+
+/// Sends a reply again after a failed, uncertain or no_channel delivery.
+pub async fn resend(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    IdsPath(ticket, message): IdsPath,
+) -> Result<Response, Problem> {
+    let m = desk::resend(app.ctx.db(), &tenant, ticket, message).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(MessageView::from(m))).into_response())
+}

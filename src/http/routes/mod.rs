@@ -3,8 +3,10 @@
 
 mod api_keys;
 mod auth;
+mod channels;
 mod common;
 mod customers;
+mod intake;
 mod knowledge;
 mod me;
 mod messages;
@@ -19,9 +21,14 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use super::AppState;
-use super::authn::{authenticate, require_full_scope};
+use super::authn::{authenticate, authenticate_intake, require_full_scope};
 use super::openapi::{self, Access, Op};
 use crate::accounts::{ApiKey, NewApiKey, Tokens, UserView};
+use crate::channels::email::ChannelView;
+use crate::channels::intake::{
+    IntakeMessageCreated, IntakeTicketCreated, NewIntakeMessage, NewIntakeTicket,
+};
+use crate::channels::signature::NewSecret;
 use crate::desk::CustomerExport;
 use crate::knowledge::Document;
 use crate::settings::TenantSettings;
@@ -94,6 +101,19 @@ const DOCUMENT_LINKS: &[(&str, &str, &str, &str)] = &[(
     "id",
     "$response.body#/id",
 )];
+
+const INTAKE_HEADERS: &[(&str, &str)] = &[
+    (
+        "Idempotency-Key",
+        "Makes a retry safe: the same key and body get the first answer; the same key with \
+         another body is refused (422).",
+    ),
+    (
+        "X-Support-Signature",
+        "Instead of a bearer credential: t=<unix>,k=<key_id>,v1=<hex HMAC-SHA256(secret, t + \
+         \".\" + body)>.",
+    ),
+];
 
 fn table(upload_limit: usize) -> Table {
     let o = Op::new;
@@ -423,6 +443,92 @@ fn table(upload_limit: usize) -> Table {
             .answers::<MessageView>(200, "The draft, discarded"),
             post(messages::discard),
         )
+        .add(
+            o(
+                "post",
+                "/tickets/{id}/messages/{message_id}/resend",
+                "resendMessage",
+                "messages",
+                "Send a reply again after a failed, uncertain or no_channel delivery",
+            )
+            .answers::<MessageView>(202, "Queued for delivery"),
+            post(messages::resend),
+        )
+        // Intake (G1): from the tenant's own site or back end.
+        .add(
+            o(
+                "post",
+                "/intake/tickets",
+                "intakeTicket",
+                "intake",
+                "Open a ticket for a customer found by email or created (triage is queued)",
+            )
+            .intake()
+            .body::<NewIntakeTicket>()
+            .headers(INTAKE_HEADERS)
+            .answers::<IntakeTicketCreated>(201, "The ticket and its customer"),
+            post(intake::create_ticket),
+        )
+        .add(
+            o(
+                "post",
+                "/intake/tickets/{id}/messages",
+                "intakeMessage",
+                "intake",
+                "Add the ticket's customer's message (404 for anyone else)",
+            )
+            .intake()
+            .body::<NewIntakeMessage>()
+            .headers(INTAKE_HEADERS)
+            .answers::<IntakeMessageCreated>(201, "The message"),
+            post(intake::add_message),
+        )
+        // Channels (G1).
+        .add(
+            o(
+                "post",
+                "/channels/webhook/secret",
+                "createWebhookSecret",
+                "channels",
+                "Create a signing secret for the intake webhook (shown once)",
+            )
+            .answers::<NewSecret>(201, "The secret, shown this once"),
+            post(channels::create_secret),
+        )
+        .add(
+            o(
+                "put",
+                "/channels/email",
+                "putEmailChannel",
+                "channels",
+                "Set the email channel replies are sent from",
+            )
+            .body::<channels::EmailChannelBody>()
+            .answers::<ChannelView>(200, "The channel (never the password)"),
+            put(channels::put_email),
+        )
+        .add(
+            o(
+                "get",
+                "/channels/email",
+                "getEmailChannel",
+                "channels",
+                "The email channel (never the password)",
+            )
+            .answers::<ChannelView>(200, "The channel"),
+            get(channels::get_email),
+        )
+        .add(
+            o(
+                "delete",
+                "/channels/email",
+                "deleteEmailChannel",
+                "channels",
+                "Forget the email channel",
+            )
+            .no_content("Removed"),
+            delete(channels::delete_email),
+        )
         // Knowledge base.
         .add(
             o(
@@ -538,9 +644,10 @@ pub fn api(state: AppState, upload_limit: usize) -> Router {
             async move { axum::Json(doc).into_response() }
         }),
     );
-    let intake = t
-        .intake
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let intake = t.intake.layer(middleware::from_fn_with_state(
+        state.clone(),
+        authenticate_intake,
+    ));
     let staff = t
         .staff
         .layer(middleware::from_fn(require_full_scope))

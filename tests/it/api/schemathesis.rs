@@ -40,7 +40,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_contract()
     };
     let ctx = Ctx::new(t.db.clone())
         .with_knowledge(hash_embedder(), SearchSettings::default())
-        .with_limits(limits);
+        .with_limits(limits)
+        .with_channels(crate::channels::support::channels(false));
     let server = Server::spawn_configured(ctx, |c| {
         c.accounts.auth_attempts_per_minute_per_ip = 1_000_000;
         c.accounts.auth_attempts_per_minute_per_email = 1_000_000;
