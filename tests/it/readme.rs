@@ -108,9 +108,10 @@ async fn the_readme_walkthrough_runs_as_written_and_ends_with_the_ticket_and_its
         stderr.contains("triage engine: offline, retrieval-only"),
         "{stderr}"
     );
-    // tickets show: the ticket, then its draft quoting the duplicate-charge article.
+    // tickets show: the ticket (the tenant's first, so number 1), then its draft quoting the
+    // duplicate-charge article.
     let shown = stdout
-        .split_once(&format!("{ticket} [open / "))
+        .split_once(&format!("{ticket} #1 [open / "))
         .map(|(_, s)| s)
         .expect("tickets show printed the ticket");
     assert!(shown.contains("Charged twice"), "{shown}");
