@@ -113,6 +113,25 @@ parse_url() { # NAME URL -> U_USER U_PW U_HOST U_PORT U_DB
 
 is_local_host() { case "$1" in ''|127.0.0.1|localhost|'[::1]') return 0 ;; *) return 1 ;; esac; }
 
+server_of() { # URL -> "HOST:PORT" (this machine's names as "localhost"), empty if not a postgres URL
+  local re='^postgres(ql)?://([^@/]*@)?(\[[^]]*\]|[^:/?]*)(:([0-9]+))?([/?]|$)' host
+  [[ $1 =~ $re ]] || return 0
+  host=${BASH_REMATCH[3],,}
+  is_local_host "$host" && host=localhost
+  printf '%s:%s' "$host" "${BASH_REMATCH[5]:-5432}"
+}
+
+# DATABASE_ADMIN_URL must be a superuser on the server DATABASE_URL names: one on another server
+# would create the roles and the database there.
+check_admin_url() { # DATABASE_URL
+  [ -n "${DATABASE_ADMIN_URL:-}" ] || return 0
+  local admin app
+  admin=$(server_of "$DATABASE_ADMIN_URL") app=$(server_of "$1")
+  [ -n "$admin" ] || die "DATABASE_ADMIN_URL is not of the form postgres://USER[:PASSWORD]@HOST:PORT/DATABASE"
+  [ "$admin" = "$app" ] \
+    || die "DATABASE_ADMIN_URL is for the server at $admin but DATABASE_URL for the one at $app: give a superuser on DATABASE_URL's server"
+}
+
 # A superuser on the server DATABASE_URL names: DATABASE_ADMIN_URL, or on this machine the local
 # postgres account (root only). Runs psql on database $1 with the rest of the arguments.
 server_admin() {
@@ -133,6 +152,14 @@ use_existing_server() {
   app_role=$U_USER db=$U_DB
   [ "$app_role" = "$APP_ROLE" ] || die "DATABASE_URL connects as $app_role: it must be the service role $APP_ROLE (the migrations grant to it)"
   owner_url=${DATABASE_OWNER_URL:-$(env_get DATABASE_OWNER_URL)}
+  if [ -n "$owner_url" ]; then
+    # The owner URL must name the same database: migrate would otherwise run on another one.
+    parse_url DATABASE_OWNER_URL "$owner_url"
+    local owner_at="$(server_of "$owner_url")/$U_DB"
+    parse_url DATABASE_URL "$app_url"
+    [ "$owner_at" = "$(server_of "$app_url")/$U_DB" ] \
+      || die "DATABASE_OWNER_URL names $owner_at but DATABASE_URL names $(server_of "$app_url")/$U_DB: both must name the same database"
+  fi
   if server_admin postgres -c 'select 1' >/dev/null 2>&1; then
     if [ -n "$owner_url" ]; then
       parse_url DATABASE_OWNER_URL "$owner_url"; owner_role=$U_USER owner_pw=$U_PW
@@ -198,6 +225,7 @@ use_existing_server() {
 existing_url=${DATABASE_URL:-$(env_get DATABASE_URL)}
 if [ -n "$existing_url" ]; then
   parse_url DATABASE_URL "$existing_url"
+  check_admin_url "$existing_url"
   if psql "$existing_url" -XAtqc 'select 1' >/dev/null 2>&1 \
      || { server_admin postgres -c 'select 1' >/dev/null 2>&1 \
           && [ -z "$(server_admin postgres -c "select 1 from pg_database where datname = '$U_DB'")" ]; }; then

@@ -28,12 +28,12 @@ pub struct TestDb {
     pub owner: PgPool,
 }
 
-fn env_url(key: &str) -> String {
+pub fn env_url(key: &str) -> String {
     let _ = dotenvy::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/.env"));
     std::env::var(key).unwrap_or_else(|_| panic!("{key} is not set: run scripts/setup.sh first"))
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let opts = PgConnectOptions::from_str(url).expect("a valid URL");
     let (base, _) = url.rsplit_once('/').expect("URL with a database");
     assert!(opts.get_database().is_some());

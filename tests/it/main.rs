@@ -20,6 +20,7 @@ mod queue;
 mod queue_fairness;
 mod readme;
 mod scope;
+mod setup_script;
 mod stores;
 mod stripe;
 mod triage;
