@@ -133,8 +133,8 @@ async fn main() -> anyhow::Result<()> {
     for (label, concurrency) in [
         ("no ingestion (baseline)", None),
         ("ingestion, embedder unlimited", Some(u32::MAX)),
-        ("ingestion, EMBED_CONCURRENCY=2", Some(2)),
-        ("ingestion, EMBED_CONCURRENCY=1 (default)", Some(1)),
+        ("ingestion, EMBED_CONCURRENCY=2 (default)", Some(2)),
+        ("ingestion, EMBED_CONCURRENCY=1", Some(1)),
     ] {
         let embedder = match concurrency {
             Some(n) if n < u32::MAX => LimitedEmbedder::wrap(model.clone(), n),

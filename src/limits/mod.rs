@@ -60,9 +60,11 @@ pub struct LimitSettings {
         default_value_t = 20
     )]
     pub max_drafts_per_ticket: u32,
-    /// Texts embedded at once by the in-process model (each call uses every core), so that one
-    /// big ingestion cannot keep searches waiting for more than one batch.
-    #[arg(long, env = "EMBED_CONCURRENCY", global = true, default_value_t = 1)]
+    /// Slices of texts the in-process model embeds at once. An ingestion embeds one slice at a
+    /// time, so with 2 a search finds a free slot beside one ingestion instead of waiting for its
+    /// slice, and more ingestions than slots queue instead of taking every core from searches
+    /// (measured in BENCHMARKS-limits.md: 1 made searches wait a whole slice, ~1 s).
+    #[arg(long, env = "EMBED_CONCURRENCY", global = true, default_value_t = 2)]
     pub embed_concurrency: u32,
 }
 
@@ -74,7 +76,7 @@ impl Default for LimitSettings {
             tenant_llm_tokens_per_day: 2_000_000,
             get_ticket_max_messages: 50,
             max_drafts_per_ticket: 20,
-            embed_concurrency: 1,
+            embed_concurrency: 2,
         }
     }
 }
