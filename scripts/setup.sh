@@ -263,6 +263,12 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
   PG_PORT=$(pg_lsclusters -h | awk -v v="$PG_MAJOR" -v c="$cluster" '$1 == v && $2 == c {print $3}')
 fi
 
+# A DATABASE_URL on this machine names the server to set up: never set up a cluster on another
+# port instead (its existing roles would get this env file's passwords).
+if [ -n "$existing_url" ] && [ "${U_PORT:-5432}" != "$PG_PORT" ]; then
+  die "nothing answers at DATABASE_URL's port ${U_PORT:-5432}, and PostgreSQL here listens on port $PG_PORT: fix the port in DATABASE_URL, or start the server it names"
+fi
+
 admin_psql() { # runs psql as the cluster's superuser, without NOTICE chatter
   export PGOPTIONS='-c client_min_messages=warning'
   if [ -n "${DATABASE_ADMIN_URL:-}" ]; then

@@ -308,3 +308,39 @@ async fn setup_script_refuses_an_owner_url_for_another_database() {
     assert!(!env_file.exists(), "no env file on failure");
     assert!(!database_exists(&db.name).await, "no database made");
 }
+
+#[tokio::test]
+async fn setup_script_never_sets_up_another_port_than_the_one_database_url_names() {
+    let db = Throwaway::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let (creds, _) = env_url("DATABASE_URL")
+        .rsplit_once('@')
+        .map(|(c, rest)| (c.to_owned(), rest.to_owned()))
+        .expect("URL with credentials");
+    let app_url = format!("{creds}@127.0.0.1:{port}/{}", db.name);
+    let passwords = || async {
+        let mut admin = admin_on("postgres").await;
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT rolname::text, rolpassword FROM pg_authid WHERE rolname LIKE 'support_agent%' ORDER BY 1",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .expect("read pg_authid")
+    };
+    let before = passwords().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env_file = dir.path().join("env");
+    // No owner URL and no admin URL: nothing answers on the port it names, and this machine's
+    // cluster listens on another one.
+    let out = setup(&[
+        ("DATABASE_URL", &app_url),
+        ("SETUP_ENV_FILE", env_file.to_str().expect("utf-8 path")),
+    ]);
+    fails_with(&out, &["DATABASE_URL", &format!("port {port}")]);
+    assert_eq!(passwords().await, before, "no role's password changed");
+    assert!(!database_exists(&db.name).await, "no database made");
+}
