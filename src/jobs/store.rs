@@ -77,27 +77,14 @@ pub async fn requeue_delivery(
     ticket_id: Uuid,
     message_id: Uuid,
 ) -> Result<(), StoreError> {
-    let user_id = tx.user_id();
-    let r = sqlx::query(
-        // language=PostgreSQL
-        "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
-         VALUES ($1, $2, 'deliver', $3, $4) \
-         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO UPDATE \
-           SET status = 'queued', attempts = 0, run_at = now(), last_error = NULL \
-           WHERE jobs.status <> 'running'",
+    requeue(
+        tx,
+        JobKind::Deliver,
+        ticket_id,
+        Some(message_id),
+        "this message is being delivered now: try again when it has finished",
     )
-    .bind(user_id)
-    .bind(Uuid::now_v7())
-    .bind(ticket_id)
-    .bind(message_id)
-    .execute(tx.conn())
-    .await?;
-    if r.rows_affected() == 0 {
-        return Err(StoreError::Conflict(
-            "this message is being delivered now: try again when it has finished".into(),
-        ));
-    }
-    Ok(())
+    .await
 }
 
 /// Queues triage of a trigger again with a fresh set of attempts (re-running triage); a job of it
@@ -107,25 +94,43 @@ pub async fn requeue_triage(
     ticket_id: Uuid,
     message_id: Option<Uuid>,
 ) -> Result<(), StoreError> {
+    requeue(
+        tx,
+        JobKind::Triage,
+        ticket_id,
+        message_id,
+        "triage of this ticket is running now: try again when it has finished",
+    )
+    .await
+}
+
+/// Queues the job of `kind` for a trigger, or resets the existing one to a fresh set of attempts;
+/// one that is running is a conflict (`busy` says so).
+async fn requeue(
+    tx: &mut TenantTx,
+    kind: JobKind,
+    ticket_id: Uuid,
+    message_id: Option<Uuid>,
+    busy: &str,
+) -> Result<(), StoreError> {
     let user_id = tx.user_id();
     let r = sqlx::query(
         // language=PostgreSQL
         "INSERT INTO jobs (user_id, id, kind, ticket_id, message_id) \
-         VALUES ($1, $2, 'triage', $3, $4) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO UPDATE \
            SET status = 'queued', attempts = 0, run_at = now(), last_error = NULL \
            WHERE jobs.status <> 'running'",
     )
     .bind(user_id)
     .bind(Uuid::now_v7())
+    .bind(kind.as_str())
     .bind(ticket_id)
     .bind(message_id)
     .execute(tx.conn())
     .await?;
     if r.rows_affected() == 0 {
-        return Err(StoreError::Conflict(
-            "triage of this ticket is running now: try again when it has finished".into(),
-        ));
+        return Err(StoreError::Conflict(busy.into()));
     }
     Ok(())
 }

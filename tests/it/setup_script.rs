@@ -258,12 +258,7 @@ async fn setup_script_refuses_a_database_url_that_is_not_the_service_role() {
 #[tokio::test]
 async fn setup_script_refuses_an_admin_url_for_another_server() {
     let db = Throwaway::new();
-    // A port on this machine where nothing answers.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = dead_port();
     let on_dead_port = |url: &str| {
         let (creds, _) = url.rsplit_once('@').expect("URL with credentials");
         format!("{creds}@127.0.0.1:{port}/{}", db.name)
@@ -312,11 +307,7 @@ async fn setup_script_refuses_an_owner_url_for_another_database() {
 #[tokio::test]
 async fn setup_script_never_sets_up_another_port_than_the_one_database_url_names() {
     let db = Throwaway::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = dead_port();
     let (creds, _) = env_url("DATABASE_URL")
         .rsplit_once('@')
         .map(|(c, rest)| (c.to_owned(), rest.to_owned()))
@@ -343,4 +334,13 @@ async fn setup_script_never_sets_up_another_port_than_the_one_database_url_names
     fails_with(&out, &["DATABASE_URL", &format!("port {port}")]);
     assert_eq!(passwords().await, before, "no role's password changed");
     assert!(!database_exists(&db.name).await, "no database made");
+}
+
+/// A port on this machine where nothing answers.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }

@@ -176,23 +176,7 @@ async fn a_worker_killed_while_sending_leaves_the_reply_uncertain_and_sends_no_s
     let sink = SmtpSink::start().await;
     let desk = Desk::start(&t, true).await;
     desk.set_channel(sink.port).await;
-    let (ticket, _, draft) = ticket_with_draft(&t, &desk).await;
-    // The server keeps the mail but never answers DATA: the worker is killed mid-send.
-    sink.set_mode("stall");
-    approve(&desk, ticket, draft).await;
-    let worker = delivery_worker(&t, "doomed");
-    let running = tokio::spawn(async move { worker.run_until_empty().await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while sink.mails().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the mail never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(message_row(&t, draft).await.0.as_deref(), Some("sending"));
-    running.abort();
-    let _ = running.await;
+    let (ticket, draft) = kill_a_worker_mid_send(&t, &desk, &sink).await;
     sink.set_mode("ok");
     t.expire_leases().await;
     let summary = delivery_worker(&t, "survivor")
@@ -335,21 +319,7 @@ async fn a_worker_killed_mid_send_on_the_last_attempt_still_leaves_the_reply_unc
     let sink = SmtpSink::start().await;
     let desk = Desk::start(&t, true).await;
     desk.set_channel(sink.port).await;
-    let (ticket, _, draft) = ticket_with_draft(&t, &desk).await;
-    sink.set_mode("stall");
-    approve(&desk, ticket, draft).await;
-    let worker = delivery_worker(&t, "doomed");
-    let running = tokio::spawn(async move { worker.run_until_empty().await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while sink.mails().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the mail never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    running.abort();
-    let _ = running.await;
+    let (ticket, draft) = kill_a_worker_mid_send(&t, &desk, &sink).await;
     // That was the job's last attempt: the next claim ends it without running it.
     sqlx::query("UPDATE jobs SET max_attempts = attempts WHERE kind = 'deliver'")
         .execute(&t.owner)
@@ -365,4 +335,26 @@ async fn a_worker_killed_mid_send_on_the_last_attempt_still_leaves_the_reply_unc
     assert_eq!(message_row(&t, draft).await.0.as_deref(), Some("uncertain"));
     assert!(needs_human(&t, ticket).await);
     assert_eq!(sink.mails().len(), 1);
+}
+
+/// Approves a draft while the SMTP server keeps the mail but never answers DATA, and kills the
+/// worker mid-send: the message is left `sending`. Returns the ticket and the draft.
+async fn kill_a_worker_mid_send(t: &TestDb, desk: &Desk, sink: &SmtpSink) -> (Uuid, Uuid) {
+    let (ticket, _, draft) = ticket_with_draft(t, desk).await;
+    sink.set_mode("stall");
+    approve(desk, ticket, draft).await;
+    let worker = delivery_worker(t, "doomed");
+    let running = tokio::spawn(async move { worker.run_until_empty().await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sink.mails().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mail never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(message_row(t, draft).await.0.as_deref(), Some("sending"));
+    running.abort();
+    let _ = running.await;
+    (ticket, draft)
 }
