@@ -14,7 +14,8 @@
 #      distribution package (postgresql-NN-pgvector) when one exists, else build it from Debian 13's
 #      source package; start a cluster if none runs; create the database and both roles.
 #   3. Write .env (git-ignored) with DATABASE_URL (service role), DATABASE_OWNER_URL (owner) and a
-#      freshly generated JWT_SECRET, SECRETS_KEY and AUDIT_KEY, keeping any values already there.
+#      freshly generated JWT_SECRET, SECRETS_KEY, AUDIT_KEY and DEMO_PASSWORD (the demo desk's
+#      inbox login), keeping any values already there.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -100,6 +101,7 @@ write_secrets() {
   [ -n "$(env_get JWT_SECRET)" ] || env_set JWT_SECRET "$(random_hex 32)"
   [ -n "$(env_get AUDIT_KEY)" ] || env_set AUDIT_KEY "$(random_b64 32)"
   [ -n "$(env_get SECRETS_KEY)" ] || env_set SECRETS_KEY "$(new_secrets_key)"
+  [ -n "$(env_get DEMO_PASSWORD)" ] || env_set DEMO_PASSWORD "$(random_hex 12)"
   [ -n "$(env_get JWT_ISSUER)" ] || env_set JWT_ISSUER "support-agent"
   [ -n "$(env_get JWT_AUDIENCE)" ] || env_set JWT_AUDIENCE "support-agent"
 }

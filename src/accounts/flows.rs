@@ -33,6 +33,15 @@ pub struct NewApiKey {
     pub created_at: DateTime<Utc>,
 }
 
+/// A login of the inbox pages: the token its cookie carries, and how long it lasts.
+pub struct PageSession {
+    pub user: UserView,
+    /// An access token bound to the session; it goes into an `HttpOnly` cookie only.
+    pub token: Secret,
+    /// Seconds until the session ends.
+    pub max_age: u64,
+}
+
 /// Accounts for one server process: the database, the token signer, the settings and the
 /// sign-up/login throttles.
 pub struct Accounts {
@@ -98,6 +107,69 @@ impl Accounts {
         password: &Secret,
         user_agent: Option<&str>,
     ) -> Result<Tokens, AccountError> {
+        let (tenant, user) = self.check_password(email, password).await?;
+        self.start_session(tenant, &user, user_agent).await
+    }
+
+    /// Signs up for the inbox pages: the account and a page session ([`PageSession`]).
+    pub async fn register_page(
+        &self,
+        name: &str,
+        email: &str,
+        password: &Secret,
+        user_agent: Option<&str>,
+    ) -> Result<PageSession, AccountError> {
+        let new = NewUser {
+            name,
+            email,
+            password: Some(password),
+        };
+        let (tenant, user) = users::store::create(&self.db, &new).await?;
+        self.start_page_session(tenant, &user, user_agent).await
+    }
+
+    /// Logs in to the inbox pages, as [`Accounts::login`], with a page session.
+    pub async fn login_page(
+        &self,
+        email: &str,
+        password: &Secret,
+        user_agent: Option<&str>,
+    ) -> Result<PageSession, AccountError> {
+        let (tenant, user) = self.check_password(email, password).await?;
+        self.start_page_session(tenant, &user, user_agent).await
+    }
+
+    /// A session for the pages: no refresh token (a page cannot rotate one safely when two
+    /// requests race), one access token that lasts as long as the session (`SESSION_TTL`) and
+    /// is checked against the database on every request like any other, so logout, a password
+    /// change or `token revoke` end it at once.
+    async fn start_page_session(
+        &self,
+        tenant: Tenant,
+        user: &User,
+        user_agent: Option<&str>,
+    ) -> Result<PageSession, AccountError> {
+        let ttl = self.settings.session_ttl;
+        let expires =
+            Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30));
+        let mut tx = self.db.begin(&tenant).await?;
+        let session = sessions::create(&mut tx, expires, user_agent).await?;
+        tx.commit().await?;
+        let access = self.jwt.issue(user.id, ttl, Some(session))?;
+        Ok(PageSession {
+            user: view(user),
+            token: Secret::new(access.token),
+            max_age: ttl.as_secs(),
+        })
+    }
+
+    /// The account whose password this is; the same answer, in the same time, for an unknown
+    /// email and a wrong password.
+    async fn check_password(
+        &self,
+        email: &str,
+        password: &Secret,
+    ) -> Result<(Tenant, User), AccountError> {
         let email = Email::parse("email", email).map_err(|_| AccountError::InvalidCredentials)?;
         let found = users::store::login_lookup(&self.db, &email).await?;
         let hash = found
@@ -112,7 +184,7 @@ impl Accounts {
         let mut tx = self.db.begin(&tenant).await?;
         let user = users::store::find(&mut tx).await?;
         tx.commit().await?;
-        self.start_session(tenant, &user, user_agent).await
+        Ok((tenant, user))
     }
 
     async fn start_session(

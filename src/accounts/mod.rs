@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use api_keys::{ApiKey, KeyScope};
-pub use flows::{Accounts, NewApiKey, Refusal};
+pub use flows::{Accounts, NewApiKey, PageSession, Refusal};
 
 use crate::config::parse_duration;
 use crate::{StoreError, Tenant};

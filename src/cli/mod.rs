@@ -12,6 +12,7 @@ mod drafts;
 mod jobs;
 mod knowledge;
 mod messages;
+mod outcomes;
 mod secrets;
 mod serve;
 mod settings;
@@ -93,6 +94,10 @@ pub enum Command {
     /// The one command that reads across tenants: it connects as the owner role
     /// (DATABASE_OWNER_URL), whose read-only operator policy sees every tenant's rows.
     Stats(stats::StatsArgs),
+    /// What became of a tenant's ai drafts over the last N days: approved unchanged, approved
+    /// after editing (and how much was edited), discarded; the time from a customer's message
+    /// to the first approved reply; by category. The inbox's Outcomes page shows the same.
+    Outcomes(outcomes::OutcomesArgs),
     /// Run the MCP server: `--stdio` for one tenant (Claude Desktop), or `--http [ADDR]`
     /// (default 127.0.0.1:8080) for every tenant with a valid bearer token.
     Serve(serve::ServeArgs),
@@ -171,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Messages(cmd) => messages::run(&cli.db, cmd.clone()).await,
         Command::Drafts(cmd) => drafts::run(&cli.db, cmd.clone()).await,
         Command::Stats(args) => stats::run(args.clone()).await,
+        Command::Outcomes(args) => outcomes::run(&cli.db, args.clone()).await,
         Command::Serve(args) => serve::run(&cli, args.clone()).await,
         Command::Worker(args) => {
             let db = context::service_db(&cli.db).await?;

@@ -55,6 +55,20 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Customer, StoreError> {
     .ok_or(StoreError::NotFound("customer"))
 }
 
+/// The tenant's customers among `ids` (another tenant's ids find nothing), in no order.
+pub async fn get_many(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<Customer>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "SELECT * FROM customers WHERE user_id = $1 AND id = ANY($2)",
+    )
+    .bind(user_id)
+    .bind(ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
 pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> Result<Customer, StoreError> {
     let email = Email::parse("email", email)?;
     let user_id = tx.user_id();

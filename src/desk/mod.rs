@@ -3,6 +3,7 @@
 //! what is held about a customer. Each operation is one tenant transaction over the stores, and
 //! records which credential made each decision (`by`).
 
+pub mod inbox;
 mod retry;
 
 pub use retry::{DraftFate, draft_before_retry};

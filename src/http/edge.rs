@@ -32,6 +32,8 @@ pub struct Edge {
     pub allowed_origins: Vec<String>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpRange>,
+    /// The server's own origin (its public URL), normalised: the inbox pages' forms post from it.
+    pub public_origin: Option<String>,
 }
 
 pub async fn request_id(mut req: Request, next: Next) -> Response {
@@ -74,6 +76,8 @@ pub async fn host_and_origin(State(edge): State<Arc<Edge>>, req: Request, next: 
         .map(|o| o.to_str().map(normalise_origin));
     let origin = match origin {
         None => return next.run(req).await,
+        // The server's own pages (a form posting to its own origin) are not cross-origin.
+        Some(Ok(o)) if is_own_origin(&edge, req.headers(), &o) => return next.run(req).await,
         Some(Ok(o)) if edge.allowed_origins.contains(&o) => o,
         Some(_) => {
             tracing::warn!(origin = ?req.headers().get(header::ORIGIN), "refused a request from a disallowed Origin");
@@ -116,6 +120,22 @@ pub async fn host_and_origin(State(edge): State<Arc<Edge>>, req: Request, next: 
     );
     h.append(header::VARY, HeaderValue::from_static("origin"));
     response
+}
+
+/// True when `origin` is this server's own: its public URL's, or the scheme and `Host` of the
+/// request itself (a `Host` already on the allow-list).
+fn is_own_origin(edge: &Edge, headers: &HeaderMap, origin: &str) -> bool {
+    if edge.public_origin.as_deref() == Some(origin) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest == host)
 }
 
 fn host_allowed(edge: &Edge, headers: &HeaderMap) -> bool {

@@ -1,5 +1,6 @@
-//! The one HTTP server (`serve --http`): MCP at `/mcp`, the REST API at `/api/v1`, `/healthz`,
-//! on one port, one pool and one graceful shutdown. The edge rules — request ids, the `Host` and
+//! The one HTTP server (`serve --http`): MCP at `/mcp`, the REST API at `/api/v1`, the inbox
+//! pages at `/` (`/login`, `/tickets`, …), `/healthz`, on one port, one pool and one graceful
+//! shutdown. The edge rules — request ids, the `Host` and
 //! `Origin` allow-lists, CORS for the configured origins, the body limit — apply to every route.
 
 mod authn;
@@ -7,6 +8,7 @@ pub use authn::bearer;
 pub mod edge;
 mod json;
 pub mod openapi;
+mod pages;
 mod path;
 pub mod problem;
 mod query;
@@ -130,6 +132,7 @@ impl HttpServer {
                 .map(|o| normalise_origin(o))
                 .collect(),
             trusted_proxies: config.trusted_proxies.clone(),
+            public_origin: Some(normalise_origin(&base)),
         });
         let shutdown = CancellationToken::new();
         // An upload is a file of at most KB_MAX_FILE_BYTES plus its multipart framing.
@@ -142,6 +145,14 @@ impl HttpServer {
             ingest: Arc::new(config.ingest.clone()),
             max_body_bytes: config.max_body_bytes,
         };
+        let inbox = pages::router(
+            pages::Pages {
+                app: state.clone(),
+                secure: base.starts_with("https://"),
+                base: base.clone(),
+            },
+            upload_limit,
+        );
         let mcp = mcp::http::router(mcp::http::McpRoutes {
             ctx,
             accounts,
@@ -155,6 +166,7 @@ impl HttpServer {
         let router = Router::new()
             .nest("/api/v1", routes::api(state, upload_limit))
             .merge(mcp)
+            .merge(inbox)
             .route("/healthz", get(healthz).with_state(db))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)

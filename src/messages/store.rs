@@ -204,6 +204,24 @@ pub async fn draft_answering(
     Ok(m)
 }
 
+/// Which of the tickets `ticket_ids` have an ai draft waiting for a person.
+pub async fn tickets_with_open_drafts(
+    tx: &mut TenantTx,
+    ticket_ids: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_scalar::<_, Uuid>(
+        // language=PostgreSQL
+        "SELECT DISTINCT ticket_id FROM messages \
+         WHERE user_id = $1 AND ticket_id = ANY($2) AND draft_state = 'draft'",
+    )
+    .bind(user_id)
+    .bind(ticket_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
 /// One message of a ticket.
 pub async fn get(tx: &mut TenantTx, ticket_id: Uuid, id: Uuid) -> Result<Message, StoreError> {
     let user_id = tx.user_id();

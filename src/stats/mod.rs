@@ -4,6 +4,7 @@
 //! policies allow SELECT on every tenant's rows and nothing else; the service role has no such
 //! policy and could not run it.
 
+pub mod outcomes;
 pub mod tenant;
 
 use chrono::{DateTime, Duration, Utc};

@@ -9,6 +9,7 @@ mod common;
 mod demo;
 mod fake_llm;
 mod hardening;
+mod inbox;
 mod isolation;
 mod jwt;
 mod knowledge;

@@ -179,3 +179,21 @@ async fn find(tx: &mut crate::TenantTx, t: &DeskTicket) -> Result<Uuid, StoreErr
         .await?
         .ok_or(StoreError::NotFound("ticket"))
 }
+
+/// Gives the demo tenant the inbox login `password` (`DEMO_PASSWORD`), unless it has it already.
+pub async fn set_password(
+    db: &Db,
+    tenant: &Tenant,
+    email: &str,
+    password: &crate::config::Secret,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin(tenant).await?;
+    if users::store::verify_password(&mut tx, password).await? {
+        return tx.commit().await;
+    }
+    let user = users::store::find(&mut tx).await?;
+    users::check_policy(password, &user.name, email)?;
+    let hash = users::hash_password(password).await?;
+    users::store::set_password_hash(&mut tx, &hash).await?;
+    tx.commit().await
+}

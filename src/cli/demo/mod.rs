@@ -23,6 +23,10 @@ pub struct DemoArgs {
     /// The demo desk: desk.json and a knowledge/ folder.
     #[arg(long, default_value = "examples/demo")]
     dir: PathBuf,
+    /// The demo tenant's password for the inbox pages (`scripts/setup.sh` writes a random one
+    /// to .env); without it the demo tenant has no login.
+    #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
+    demo_password: Option<String>,
 }
 
 pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
@@ -77,7 +81,26 @@ pub(super) async fn run(cli: &Cli, args: DemoArgs) -> anyhow::Result<()> {
     for id in &loaded.tickets {
         print_ticket(&db, &tenant, *id).await?;
     }
-    print_connect(cli, &tenant)
+    print_connect(cli, &tenant)?;
+    match args.demo_password.filter(|p| !p.is_empty()) {
+        Some(password) => {
+            let password = crate::config::Secret::new(password);
+            desk::set_password(&db, &tenant, &desk.tenant.email, &password)
+                .await
+                .context("DEMO_PASSWORD")?;
+            println!(
+                "Inbox login for the demo desk (serve --http, then open /login): email {} \
+                 password {} (DEMO_PASSWORD in .env).",
+                desk.tenant.email,
+                password.expose()
+            );
+        }
+        None => println!(
+            "The demo desk has no inbox login: set DEMO_PASSWORD (scripts/setup.sh writes one to \
+             .env) and run the demo again."
+        ),
+    }
+    Ok(())
 }
 
 async fn ingest(

@@ -32,6 +32,7 @@ use crate::channels::signature::NewSecret;
 use crate::desk::CustomerExport;
 use crate::knowledge::Document;
 use crate::settings::TenantSettings;
+use crate::stats::outcomes::Outcomes;
 use crate::stats::tenant::TenantStats;
 use crate::tools::{
     CustomerView, GetTicketOutput, MessageView, SearchKnowledgeOutput, TicketSummaryView,
@@ -613,6 +614,19 @@ fn table(upload_limit: usize) -> Table {
             .query::<stats::StatsQuery>()
             .answers::<TenantStats>(200, "The figures"),
             get(stats::show),
+        )
+        .add(
+            o(
+                "get",
+                "/outcomes",
+                "getOutcomes",
+                "figures",
+                "What became of the agent's drafts over the last days: approved unchanged, \
+                 edited (and how much), discarded; time to the first approved reply; by category",
+            )
+            .query::<stats::OutcomesQuery>()
+            .answers::<Outcomes>(200, "The figures"),
+            get(stats::outcomes),
         )
 }
 

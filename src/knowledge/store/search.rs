@@ -6,6 +6,7 @@ use sqlx::AssertSqlSafe;
 use crate::knowledge::SearchHit;
 use crate::{StoreError, TenantTx};
 use pgvector::Vector;
+use uuid::Uuid;
 
 /// What to search for and how to weigh the two rankings.
 #[derive(Debug, Clone)]
@@ -152,4 +153,22 @@ async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<bool, StoreEr
         .execute(tx.conn())
         .await?;
     Ok(false)
+}
+
+/// The passages `chunk_ids` name (a draft's citations), with their documents; ids of another
+/// tenant, or of chunks deleted since, find nothing. `score` is 0.
+pub async fn passages(tx: &mut TenantTx, chunk_ids: &[Uuid]) -> Result<Vec<SearchHit>, StoreError> {
+    let user_id = tx.user_id();
+    let hits = sqlx::query_as::<_, SearchHit>(
+        // language=PostgreSQL
+        "SELECT c.id AS chunk_id, c.document_id, d.title, d.source, c.heading_path, c.text, \
+                0::float8 AS score \
+         FROM chunks c JOIN documents d ON d.user_id = c.user_id AND d.id = c.document_id \
+         WHERE c.user_id = $1 AND c.id = ANY($2)",
+    )
+    .bind(user_id)
+    .bind(chunk_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(hits)
 }

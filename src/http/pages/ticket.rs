@@ -1,0 +1,394 @@
+//! `/tickets/{id}`: the thread, the triage fields, the draft in an editable box with the
+//! passages and charges it cites, approve-and-send, save edit, discard, re-run triage, status
+//! and priority, and the customer panel when Stripe is connected. Every action is a form POST
+//! to the same `desk` function the REST API calls, then a redirect back here.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{Section, csrf_field, page, when, words};
+use super::{Csrf, PageError, PageForm, PageQuery, PageResult, Pages, parse_id, see_other};
+use crate::accounts::{Credential, Principal};
+use crate::desk::{self, inbox};
+use crate::messages::{Decision, DraftState, Sender};
+use crate::tickets::{Priority, Status};
+use crate::tools::{
+    self, CustomerOverviewArgs, CustomerOverviewOutput, GetTicketArgs, MessageView,
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    content: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateForm {
+    status: Status,
+    priority: Priority,
+}
+
+/// What a decision records as its author: the page session's token.
+fn by(principal: &Principal) -> String {
+    match principal.credential {
+        Credential::Token { jti, .. } => format!("token:{jti}"),
+        Credential::ApiKey { id, .. } => format!("api_key:{id}"),
+    }
+}
+
+/// The text a browser sends (CRLF line breaks) as it was shown (LF).
+fn as_shown(content: &str) -> String {
+    content.replace("\r\n", "\n")
+}
+
+fn back(ticket: Uuid, done: &str) -> String {
+    format!("/tickets/{ticket}?done={done}")
+}
+
+pub async fn show(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Extension(csrf): Extension<Csrf>,
+    Path(id): Path<String>,
+    PageQuery(notice): PageQuery<Notice>,
+) -> PageResult {
+    let id = parse_id(&id)?;
+    let ctx = &pages.app.ctx;
+    let caller = pages.caller(&principal);
+    let thread = tools::get_ticket(ctx, &caller, GetTicketArgs::new(id)).await?;
+    let draft = thread
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.sender_type == Sender::Ai && m.draft_state == Some(DraftState::Draft));
+    let passages =
+        inbox::cited_passages(ctx, &caller, draft.and_then(|d| d.citations.as_ref())).await?;
+    let charges = inbox::cited(draft.and_then(|d| d.citations.as_ref()), "charge");
+    let channel = crate::channels::email::status(ctx.db(), &principal.tenant)
+        .await
+        .map_err(crate::http::problem::Problem::from)?;
+    let stripe_connected = crate::stripe::access::status(ctx.db(), &principal.tenant)
+        .await
+        .map(|s| s.connected)
+        .unwrap_or(false);
+    let overview: Option<Result<CustomerOverviewOutput, String>> =
+        if stripe_connected && thread.customer.stripe_customer_id.is_some() {
+            let args = CustomerOverviewArgs {
+                customer_id: Some(thread.customer.id),
+                email: None,
+            };
+            Some(
+                tools::customer_overview(ctx, &caller, args)
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
+        } else {
+            None
+        };
+    let t = &thread.ticket.summary;
+    let c = &thread.customer;
+    let approve_label = if channel.is_some() {
+        format!("Send by email to {}", c.email)
+    } else {
+        "Mark approved \u{2014} no channel".to_owned()
+    };
+    let notice_text = match notice.done.as_str() {
+        "approved" if channel.is_some() => {
+            Some(format!("Approved: sending by email to {}.", c.email))
+        }
+        "approved" => Some("Approved. No email channel is set up, so nothing was sent.".to_owned()),
+        "saved" => Some("Edit saved.".to_owned()),
+        "discarded" => Some("Draft discarded.".to_owned()),
+        "updated" => Some("Ticket updated.".to_owned()),
+        "triage" => Some("Triage queued: the worker writes a new draft.".to_owned()),
+        _ => None,
+    };
+    let body = html! {
+        p { a href="/tickets" { "← Queue" } }
+        h1 { span.muted { "#" (t.number) " " } (t.subject) }
+        @if let Some(n) = &notice_text { p.notice role="status" { (n) } }
+        div.ticket-grid {
+            section.thread aria-labelledby="thread-h" {
+                h2 id="thread-h" { "Conversation" }
+                article.msg.from-customer {
+                    header { span.who { "Customer" } " · " (c.name) " · " time { (when(t.created_at)) } }
+                    p.pre { (thread.ticket.description) }
+                }
+                @for m in &thread.messages {
+                    @if draft.is_none_or(|d| d.id != m.id) { (message(m)) }
+                }
+                (draft_box(&csrf, t.id, draft, &approve_label, &passages, &charges, overview.as_ref()))
+            }
+            aside.side {
+                section aria-labelledby="triage-h" {
+                    h2 id="triage-h" { "Triage" }
+                    dl.fields {
+                        dt { "Category" } dd { (t.category.as_deref().map(words).unwrap_or_else(|| "not triaged".into())) }
+                        dt { "Confidence" } dd { (t.confidence.map(|c| format!("{c:.2}")).unwrap_or_else(|| "—".into())) }
+                        dt { "Sentiment" } dd { (t.sentiment.as_deref().unwrap_or("—")) }
+                        dt { "Language" } dd { (t.language.as_deref().unwrap_or("—")) }
+                        dt { "Needs a person" } dd { @if t.needs_human { strong { "yes" } } @else { "no" } }
+                        dt { "Triaged" } dd { (t.triaged_at.map(when).unwrap_or_else(|| "—".into())) }
+                    }
+                    form method="post" action={ "/tickets/" (t.id) "/triage" } {
+                        (csrf_field(&csrf))
+                        button type="submit" data-confirm="Run triage again? A draft still waiting is replaced." { "Re-run triage" }
+                    }
+                }
+                section aria-labelledby="state-h" {
+                    h2 id="state-h" { "Status and priority" }
+                    form.stack method="post" action={ "/tickets/" (t.id) "/update" } {
+                        (csrf_field(&csrf))
+                        label for="status" { "Status" }
+                        select id="status" name="status" {
+                            @for s in [Status::Open, Status::Pending, Status::Solved, Status::Closed] {
+                                option value=(s.as_str()) selected[s == t.status] { (s.as_str()) }
+                            }
+                        }
+                        label for="priority" { "Priority" }
+                        select id="priority" name="priority" {
+                            @for p in [Priority::Low, Priority::Medium, Priority::High, Priority::Urgent] {
+                                option value=(p.as_str()) selected[p == t.priority] { (p.as_str()) }
+                            }
+                        }
+                        button type="submit" { "Save status and priority" }
+                    }
+                }
+                (customer_panel(&thread.customer, stripe_connected, overview.as_ref()))
+            }
+        }
+    };
+    Ok(page(
+        &format!("#{} {}", t.number, t.subject),
+        Section::Queue,
+        &csrf,
+        body,
+    ))
+}
+
+fn sender_label(m: &MessageView) -> (&'static str, &'static str) {
+    match m.sender_type {
+        Sender::Customer => ("Customer", "from-customer"),
+        Sender::Agent => ("Agent", "from-agent"),
+        Sender::Ai => ("AI draft", "from-ai"),
+        Sender::Note => ("Internal note", "from-note"),
+    }
+}
+
+fn draft_state(s: DraftState) -> &'static str {
+    match s {
+        DraftState::Draft => "waiting for review",
+        DraftState::Approved => "approved",
+        DraftState::Sent => "sent",
+        DraftState::Discarded => "discarded",
+    }
+}
+
+fn message(m: &MessageView) -> Markup {
+    let (who, class) = sender_label(m);
+    html! {
+        article class={ "msg " (class) } {
+            header {
+                span.who { (who) }
+                @if let Some(s) = m.draft_state { " · " span.badge data-state=(draft_state(s)) { (draft_state(s)) } }
+                @if m.original_content.is_some() { " · edited by a person" }
+                @if let Some(d) = m.delivery_state { " · delivery: " (d.as_str()) }
+                " · " time { (when(m.created_at)) }
+            }
+            p.pre { (m.content) }
+            @if let Some(e) = &m.delivery_error { p.error { "Delivery failed: " (e) } }
+        }
+    }
+}
+
+fn draft_box(
+    csrf: &super::Csrf,
+    ticket: Uuid,
+    draft: Option<&MessageView>,
+    approve_label: &str,
+    passages: &[crate::knowledge::SearchHit],
+    charges: &[String],
+    overview: Option<&Result<CustomerOverviewOutput, String>>,
+) -> Markup {
+    html! {
+        section.draft aria-labelledby="draft-h" {
+            h2 id="draft-h" { "Draft reply" }
+            @match draft {
+                None => { p.muted.placeholder { "No draft waits for review on this ticket." } }
+                Some(d) => {
+                    form.stack.draft-form method="post" action={ "/tickets/" (ticket) "/drafts/" (d.id) "/edit" } {
+                        (csrf_field(csrf))
+                        label for="content" { "The agent's draft — edit it before sending" }
+                        textarea id="content" name="content" rows="12" required { (d.content) }
+                        div.actions {
+                            button.primary type="submit" formaction={ "/tickets/" (ticket) "/drafts/" (d.id) "/approve" } { (approve_label) }
+                            button type="submit" { "Save edit" }
+                        }
+                    }
+                    form.inline method="post" action={ "/tickets/" (ticket) "/drafts/" (d.id) "/discard" } {
+                        (csrf_field(csrf))
+                        button.danger type="submit" data-confirm="Discard this draft?" { "Discard draft" }
+                    }
+                    h3 { "Sources the draft cites" }
+                    @if passages.is_empty() && charges.is_empty() {
+                        p.muted { "It cites no sources." }
+                    }
+                    @for p in passages {
+                        blockquote.passage {
+                            p.title { strong { (p.title) } }
+                            @if !p.heading_path.is_empty() { p.crumbs { (p.heading_path.join(" › ")) } }
+                            p.pre { (p.text) }
+                        }
+                    }
+                    @for id in charges {
+                        @let found = overview.and_then(|o| o.as_ref().ok()).and_then(|o| o.charges.iter().find(|c| &c.id == id));
+                        div.charge-cite {
+                            "Charge " code { (id) }
+                            @if let Some(c) = found { " · " (c.amount_formatted) " · " (c.status) " · " (when(c.created)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn customer_panel(
+    c: &crate::tools::CustomerView,
+    stripe_connected: bool,
+    overview: Option<&Result<CustomerOverviewOutput, String>>,
+) -> Markup {
+    html! {
+        section.customer aria-labelledby="customer-h" {
+            h2 id="customer-h" { "Customer" }
+            p { strong { (c.name) } br; (c.email) @if let Some(p) = &c.phone { br; (p) } }
+            @match overview {
+                None if !stripe_connected => { p.muted { "Stripe is not connected (Settings)." } }
+                None => { p.muted { "Not linked to a Stripe customer." } }
+                Some(Err(e)) => { p.error { (e) } }
+                Some(Ok(o)) => {
+                    @if let Some(s) = &o.stripe_customer {
+                        p.muted { "Stripe " code { (s.id) }
+                            @if let Some(b) = &s.balance_formatted { " · balance " (b) }
+                            @if s.delinquent == Some(true) { " · delinquent" } }
+                    }
+                    h3 { "Open tickets" }
+                    @if o.open_tickets.is_empty() { p.muted { "None." } }
+                    ul { @for t in &o.open_tickets { li { a href={ "/tickets/" (t.id) } { "#" (t.number) " " (t.subject) } } } }
+                    h3 { "Recent charges" }
+                    @if o.charges.is_empty() { p.muted { "None." } }
+                    ul { @for ch in &o.charges { li { (ch.amount_formatted) " · " (ch.status) @if ch.refunded { " · refunded" } " · " (when(ch.created)) } } }
+                    h3 { "Refunds" }
+                    @if o.refunds.is_empty() { p.muted { "None." } }
+                    ul { @for r in &o.refunds { li { (r.amount_formatted) " · " (r.status.as_deref().unwrap_or("—")) " · " (when(r.created)) } } }
+                    h3 { "Open disputes" }
+                    @if o.open_disputes.is_empty() { p.muted { "None." } }
+                    ul { @for d in &o.open_disputes { li { (d.amount_formatted) " · " (d.status) " · " (d.reason) } } }
+                }
+            }
+        }
+    }
+}
+
+fn ids(id: &str, message_id: &str) -> Result<(Uuid, Uuid), PageError> {
+    Ok((parse_id(id)?, parse_id(message_id)?))
+}
+
+pub async fn edit(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path((id, message_id)): Path<(String, String)>,
+    PageForm(form): PageForm<DraftForm>,
+) -> PageResult {
+    let (ticket, message) = ids(&id, &message_id)?;
+    desk::edit_draft(
+        pages.app.ctx.db(),
+        &principal.tenant,
+        ticket,
+        message,
+        &as_shown(&form.content),
+        &by(&principal),
+    )
+    .await?;
+    Ok(see_other(&back(ticket, "saved")))
+}
+
+/// Approves the draft with the text in the box (unchanged text counts as approved unchanged)
+/// and hands it to the email channel, as `POST …/approve` does.
+pub async fn approve(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path((id, message_id)): Path<(String, String)>,
+    PageForm(form): PageForm<DraftForm>,
+) -> PageResult {
+    let (ticket, message) = ids(&id, &message_id)?;
+    let content = as_shown(&form.content);
+    desk::decide_draft(
+        pages.app.ctx.db(),
+        &principal.tenant,
+        ticket,
+        message,
+        Decision::Approve,
+        Some(&content),
+        &by(&principal),
+    )
+    .await?;
+    Ok(see_other(&back(ticket, "approved")))
+}
+
+pub async fn discard(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path((id, message_id)): Path<(String, String)>,
+) -> PageResult {
+    let (ticket, message) = ids(&id, &message_id)?;
+    desk::decide_draft(
+        pages.app.ctx.db(),
+        &principal.tenant,
+        ticket,
+        message,
+        Decision::Discard,
+        None,
+        &by(&principal),
+    )
+    .await?;
+    Ok(see_other(&back(ticket, "discarded")))
+}
+
+pub async fn retriage(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let ticket = parse_id(&id)?;
+    desk::retriage(pages.app.ctx.db(), &principal.tenant, ticket).await?;
+    Ok(see_other(&back(ticket, "triage")))
+}
+
+pub async fn update(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<UpdateForm>,
+) -> PageResult {
+    let ticket = parse_id(&id)?;
+    desk::update_ticket(
+        pages.app.ctx.db(),
+        &principal.tenant,
+        ticket,
+        None,
+        Some(form.status),
+        Some(form.priority),
+    )
+    .await?;
+    Ok(see_other(&back(ticket, "updated")))
+}
