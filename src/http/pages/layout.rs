@@ -15,7 +15,6 @@ pub enum Section {
     Outcomes,
     Knowledge,
     Settings,
-    None,
 }
 
 /// A page of a signed-in person.
