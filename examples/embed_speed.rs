@@ -57,8 +57,17 @@ fn read(path: &PathBuf, n: usize) -> anyhow::Result<Vec<String>> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let profile = if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "release"
+    };
+    let started = Instant::now();
     let embedder = LocalEmbedder::load(&args.model)?;
-    let profile = if cfg!(debug_assertions) { "dev" } else { "release" };
+    println!(
+        "{profile} load: {:.2} s (weights and tokenizer)",
+        started.elapsed().as_secs_f64()
+    );
     for (set, file) in [("queries", "queries.jsonl"), ("documents", "corpus.jsonl")] {
         let texts = read(&args.data.join(file), args.texts)?;
         embedder.embed_blocking(&texts)?;
