@@ -154,7 +154,8 @@ pub async fn compute(tx: &mut TenantTx, days: u32) -> Result<Outcomes, StoreErro
 
     // Time to the approval, from the message (or ticket) each approved draft answers; the
     // category NULL row of the grouping sets is all of them.
-    let times: Vec<(Option<String>, i64, Option<f64>, Option<f64>)> = sqlx::query_as(concat!(
+    type TimeRow = (Option<String>, i64, Option<f64>, Option<f64>);
+    let times: Vec<TimeRow> = sqlx::query_as(concat!(
         // language=PostgreSQL
         "SELECT d.category, count(*), \
                     percentile_cont(0.5) WITHIN GROUP (ORDER BY d.secs), \

@@ -42,18 +42,22 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver (Debian's chromium-driver; scripts/test.sh installs it)");
-        let url = format!("http://127.0.0.1:{port}");
+        // Dropped (killed and waited for) on every path, a failed start too.
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let client = reqwest::Client::new();
         // Ready when it answers its status (it starts in well under a second).
         for _ in 0..200 {
-            if let Ok(r) = client.get(format!("{url}/status")).send().await
+            if let Ok(r) = client.get(format!("{}/status", driver.url)).send().await
                 && r.status().is_success()
             {
-                return Self { child, url };
+                return driver;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("chromedriver did not start on {url}");
+        panic!("chromedriver did not start on {}", driver.url);
     }
 
     /// A new browser session: its own profile, so its own cookies.
@@ -111,7 +115,8 @@ fn screenshot_dir() -> PathBuf {
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), &png).expect("write");
-    if std::env::var("SUPPORT_AGENT_WRITE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+    let for_readme = matches!(name, "queue" | "ticket");
+    if for_readme && std::env::var("SUPPORT_AGENT_WRITE_SCREENSHOTS").is_ok_and(|v| v == "1") {
         std::fs::write(Path::new(ROOT).join(format!("docs/inbox-{name}.png")), &png)
             .expect("write docs/");
     }
