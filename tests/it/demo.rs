@@ -10,6 +10,10 @@ use crate::common::TestDb;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn run_demo(t: &TestDb) -> String {
+    run_demo_with(t, &[])
+}
+
+fn run_demo_with(t: &TestDb, env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_support-agent"))
         .args(["demo", "--dir", &format!("{ROOT}/examples/demo")])
@@ -19,6 +23,7 @@ fn run_demo(t: &TestDb) -> String {
         .env("DATABASE_URL", &t.app_url)
         .env("DATABASE_OWNER_URL", &t.owner_url)
         .env("EMBED_MODEL_DIR", format!("{ROOT}/models/all-MiniLM-L6-v2"))
+        .envs(env.iter().copied())
         .output()
         .expect("run the demo");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -93,7 +98,26 @@ async fn the_demo_triages_every_new_ticket_offline_and_can_run_again() {
     );
     assert!(first.contains("category duplicate_charge"), "{first}");
 
-    let second = run_demo(&t);
+    assert!(
+        first.contains("has no inbox login: set DEMO_PASSWORD"),
+        "{first}"
+    );
+
+    // With DEMO_PASSWORD, the demo tenant gets it as its inbox login, and says so.
+    let second = run_demo_with(&t, &[("DEMO_PASSWORD", "demo-password-0123")]);
+    assert!(
+        second.contains("email support@northwind-demo.example password demo-password-0123"),
+        "{second}"
+    );
+    let mut tx = t.db.begin(&tenant).await.expect("begin");
+    let ok = users::store::verify_password(
+        &mut tx,
+        &support_agent::config::Secret::new("demo-password-0123"),
+    )
+    .await
+    .expect("verify");
+    tx.commit().await.expect("commit");
+    assert!(ok, "the demo tenant's password is DEMO_PASSWORD");
     assert!(second.contains("(0 created now)"), "{second}");
     assert!(
         second.contains("0 documents added, 0 updated, 6 unchanged"),
