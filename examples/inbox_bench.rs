@@ -43,6 +43,7 @@ const PASSWORD: &str = "correct horse battery staple";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     load_dotenv()?;
+    support_agent::tls::install_crypto_provider();
     let args = Args::parse();
     let pool = db::connect(
         "DATABASE_URL",
