@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, formatting, lints, then every test against a real PostgreSQL with
+# The whole test suite: set-up (scripts/setup.sh, and the test suite's own servers from
+# scripts/test-tools.sh), formatting, lints, then every test against a real PostgreSQL with
 # pgvector (each test on a database of its own, see tests/it/common.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/test-tools.sh
 bash scripts/fetch-model.sh
 bash scripts/drop-test-databases.sh
 
