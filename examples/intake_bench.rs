@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let base = format!("http://{}/api/v1", server.local_addr()?);
     tokio::spawn(server.run(std::future::pending()));
+    support_agent::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let email = format!("bench-{}@acme.test", uuid::Uuid::new_v4().simple());
     let reg: Value = client

@@ -216,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
     let mut tickets = Vec::with_capacity(tokens.len());
     if args.tools.iter().any(|t| t == "rest:add_message") {
         // One ticket of each tenant to write messages on.
+        support_agent::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         for token in &tokens {
             let page: serde_json::Value = http

@@ -30,6 +30,7 @@ pub mod stripe;
 pub mod telemetry;
 pub mod tenant;
 pub mod tickets;
+pub mod tls;
 pub mod tools;
 pub mod triage;
 pub mod users;

@@ -92,6 +92,7 @@ impl std::fmt::Debug for ChatModel {
 
 impl ChatModel {
     pub fn new(settings: &LlmSettings) -> Self {
+        crate::tls::install_crypto_provider();
         let mut config = OpenAIConfig::new();
         let base_url = settings
             .llm_base_url

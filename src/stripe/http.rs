@@ -36,6 +36,7 @@ impl StripeHttp {
                 "STRIPE_API_BASE must be an http(s) URL, not '{base}'"
             )));
         }
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("support-agent/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)

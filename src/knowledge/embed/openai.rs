@@ -49,6 +49,7 @@ impl std::fmt::Debug for OpenAiEmbedder {
 
 impl OpenAiEmbedder {
     pub fn new(options: OpenAiOptions) -> Self {
+        crate::tls::install_crypto_provider();
         let key = options.api_key.as_ref().map(Secret::expose).unwrap_or("");
         let config = OpenAIConfig::new()
             .with_api_base(options.base_url.trim_end_matches('/'))

@@ -99,7 +99,10 @@ impl Server {
         Self {
             addr,
             url: format!("http://{addr}/mcp"),
-            client: reqwest::Client::new(),
+            client: {
+                support_agent::tls::install_crypto_provider();
+                reqwest::Client::new()
+            },
             stop: Some(tx),
             done: Some(done),
         }
