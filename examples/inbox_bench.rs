@@ -46,7 +46,7 @@ fn mail(i: usize) -> Vec<u8> {
     } else {
         String::new()
     };
-    let body = if i % 5 == 0 {
+    let body = if i.is_multiple_of(5) {
         format!(
             "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n\
              Content-Type: text/html; charset=utf-8\r\n\r\n<p>Order <b>{i}</b> has not arrived.</p>\

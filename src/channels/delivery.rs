@@ -14,9 +14,9 @@ use lettre::message::{Mailbox, MessageBuilder};
 use uuid::Uuid;
 
 use super::Channels;
-use super::inbox;
 use super::email::smtp::{self, SendError};
 use super::email::{self, OpenChannel};
+use super::inbox;
 use crate::jobs::{ClaimedJob, JobKind};
 use crate::messages::{DeliveryState, Message, Sender};
 use crate::worker::{Done, Handler, JobError};

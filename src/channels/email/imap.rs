@@ -119,9 +119,9 @@ pub async fn connect(
         let mut client = async_imap::Client::new(stream);
         if !greeted {
             match client.read_response().await {
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(network(e)),
-                None => {
+                Ok(Some(_)) => {}
+                Err(e) => return Err(network(e)),
+                Ok(None) => {
                     return Err(ImapError::Network(
                         "the server closed the connection".into(),
                     ));

@@ -3,9 +3,9 @@
 //! shown again. Servers are checked to be public when set, tested and used ([`super::hosts`]).
 
 pub mod imap;
-pub mod tls;
 pub mod smtp;
 pub mod store;
+pub mod tls;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;

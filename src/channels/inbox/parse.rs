@@ -242,6 +242,24 @@ fn body_text(msg: &Message<'_>, notes: &mut Vec<String>) -> String {
             _ => {}
         }
     }
+    if parts.is_empty() {
+        // Broken MIME (a part that never ends) leaves its text among the attachments: a text
+        // part without a file name is still the customer's words.
+        for part in msg.parts.iter().filter(|p| p.attachment_name().is_none()) {
+            let text = match &part.body {
+                PartType::Text(t) => t.to_string(),
+                PartType::Html(h) => html_to_text(h).unwrap_or_default(),
+                _ => continue,
+            };
+            if part.is_encoding_problem {
+                note(
+                    notes,
+                    "broken MIME: a part does not end as declared; kept as found".into(),
+                );
+            }
+            parts.push(text);
+        }
+    }
     let whole = parts.join("\n\n").replace('\0', "").replace("\r\n", "\n");
     let (above, cut) = reply_cut(&whole);
     let mut text = above.trim().to_owned();

@@ -19,6 +19,9 @@ const OP_TIMEOUT: Duration = Duration::from_secs(300);
 const BATCH_MAILS: usize = 100;
 const BATCH_BYTES: u64 = 32 * 1024 * 1024;
 
+/// A mail's UID and size.
+type UidSize = (u32, u64);
+
 /// What a pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -97,7 +100,7 @@ pub async fn pass(
     new.dedup_by_key(|(uid, _)| *uid);
     pass.seen = new.len() as u64;
     for batch in batches(&new, mailbox.max_mail_bytes) {
-        let (whole, large): (Vec<(u32, u64)>, Vec<(u32, u64)>) = batch
+        let (whole, large): (Vec<UidSize>, Vec<UidSize>) = batch
             .iter()
             .partition(|(_, size)| *size <= mailbox.max_mail_bytes);
         let mut fetched: Vec<(u32, u64, Vec<u8>, bool)> = Vec::with_capacity(batch.len());
