@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let vault = Arc::new(Vault::new(key.as_ref(), None)?);
     let email = EmailSettings {
         email_allow_private_hosts: true,
-        email_ca_file: None,
+        ..EmailSettings::default()
     };
     let channels = Channels::new(Some(vault), email)?;
     let limits = LimitSettings {

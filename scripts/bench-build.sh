@@ -3,7 +3,8 @@
 # directory the way a newcomer's first `scripts/run.sh` (cargo build) and then `scripts/test.sh`
 # (clippy, then nextest's test build) do, with `--timings`, and prints for each step the 15
 # slowest units, the wall time and the machine's peak memory in use. Run it with nothing else on
-# the machine. Crates must already be downloaded (`cargo fetch --locked`): only compiling is timed.
+# the machine (or give it the CPU: `nice -n -10 bash scripts/bench-build.sh` as root). Crates are
+# downloaded first (`cargo fetch --locked`), so only compiling is timed.
 #
 #   bash scripts/bench-build.sh            # scratch dir under /tmp, removed at the end
 #   BENCH_KEEP=1 bash scripts/bench-build.sh   # keep it (the path is printed)
@@ -33,7 +34,7 @@ step() {
   echo "$base" >"$dir/$name.peak"
   sample_memory "$dir/$name.peak" &
   local sampler=$! started=$SECONDS
-  "$@" --locked --timings >"$dir/$name.log" 2>&1 || {
+  /usr/bin/time -f %M -o "$dir/$name.rss" "$@" --locked --timings >"$dir/$name.log" 2>&1 || {
     kill "$sampler"
     tail -20 "$dir/$name.log" >&2
     echo "bench-build: $name failed" >&2
@@ -45,14 +46,15 @@ step() {
   local html
   html=$(ls -t "$CARGO_TARGET_DIR"/cargo-timings/cargo-timing-*.html | head -1)
   cp "$html" "$dir/$name.html"
-  python3 - "$name" "$dir/$name.html" "$seconds" "$base" "$(cat "$dir/$name.peak")" <<'PY'
+  python3 - "$name" "$dir/$name.html" "$seconds" "$base" "$(cat "$dir/$name.peak")" "$(tail -1 "$dir/$name.rss")" <<'PY'
 import json, re, sys
-name, html, seconds, base, peak = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+name, html, seconds, base, peak, rss = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 text = open(html, encoding="utf-8").read()
 units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", text, re.S).group(1))
 units.sort(key=lambda u: -u["duration"])
 print(f"\n### {name}: {len(units)} units, {seconds // 60} min {seconds % 60} s wall, "
-      f"peak memory in use {peak / 1048576:.1f} GiB ({(peak - base) / 1048576:.1f} GiB above the start)\n")
+      f"peak memory in use {peak / 1048576:.1f} GiB ({(peak - base) / 1048576:.1f} GiB above the start), "
+      f"largest process {rss / 1048576:.1f} GiB\n")
 print("| unit | seconds |\n|---|---|")
 for u in units[:15]:
     target = u.get("target", "").strip()

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::Channels;
 use super::email::smtp::{self, SendError};
 use super::email::{self, OpenChannel};
+use super::inbox;
 use crate::jobs::{ClaimedJob, JobKind};
 use crate::messages::{DeliveryState, Message, Sender};
 use crate::worker::{Done, Handler, JobError};
@@ -200,9 +201,17 @@ impl DeliveryHandler {
         let customer = customers::store::get(&mut tx, ticket.customer_id)
             .await
             .map_err(transient)?;
-        let thread = messages::store::thread_message_ids(&mut tx, ticket_id, message_id)
+        let mut thread = messages::store::thread_message_ids(&mut tx, ticket_id, message_id)
             .await
             .map_err(transient)?;
+        // A ticket a mail opened: that mail is where the conversation starts.
+        if let Some(first) = inbox::store::opening_message_id(&mut tx, ticket_id)
+            .await
+            .map_err(transient)?
+            && !thread.iter().any(|(_, id)| *id == first)
+        {
+            thread.insert(0, (Sender::Customer, first));
+        }
         let mid = message
             .email_message_id
             .clone()

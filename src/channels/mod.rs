@@ -4,9 +4,10 @@
 //!   messages over `POST /api/v1/intake/…`, authenticated by an API key or by an HMAC signature
 //!   ([`signature`]) under a secret the tenant created, and made safe to retry by
 //!   `Idempotency-Key` ([`idempotency`]).
-//! - **Email** ([`email`]): the tenant's SMTP (and, in G2, IMAP) account, its password sealed
-//!   like a Stripe key; [`delivery`] is the worker's handler that sends an approved draft or an
-//!   agent's reply, threaded into the customer's conversation.
+//! - **Email** ([`email`]): the tenant's SMTP and IMAP account, its password sealed like a
+//!   Stripe key; [`delivery`] is the worker's handler that sends an approved draft or an agent's
+//!   reply, threaded into the customer's conversation; [`inbox`] (G2) reads the tenant's support
+//!   mailbox into tickets, exactly once.
 //!
 //! A tenant's servers are reached only at public addresses unless `EMAIL_ALLOW_PRIVATE_HOSTS`
 //! says otherwise ([`hosts`]): a tenant must not make this server probe its network.
@@ -15,6 +16,7 @@ pub mod delivery;
 pub mod email;
 pub mod hosts;
 pub mod idempotency;
+pub mod inbox;
 pub mod intake;
 pub mod settings;
 pub mod signature;

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 
 use crate::stripe::Vault;
 
 /// Settings of the email channel (README.md, Channels).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct EmailSettings {
     /// Allow SMTP and IMAP hosts that resolve to private, loopback or link-local addresses
     /// (tests, a mail server on the same network). Off by default: a tenant must not make the
@@ -20,6 +21,32 @@ pub struct EmailSettings {
     /// A PEM file of extra root certificates trusted for SMTP and IMAP over TLS (a private CA).
     #[arg(long, env = "EMAIL_CA_FILE", global = true)]
     pub email_ca_file: Option<PathBuf>,
+
+    /// How often the worker looks for new mail in a mailbox whose server does not offer IMAP
+    /// IDLE (with IDLE, new mail is read as it arrives); also the first delay before a failed
+    /// login is retried, doubling up to 30 minutes.
+    #[arg(long, env = "EMAIL_POLL_INTERVAL", global = true, default_value = "60s",
+          value_parser = crate::config::parse_duration)]
+    pub email_poll_interval: Duration,
+
+    /// Mails larger than this many bytes are not fetched: they are recorded with the reason
+    /// and make no ticket.
+    #[arg(long, env = "EMAIL_MAX_MAIL_BYTES", global = true, default_value_t = DEFAULT_MAX_MAIL_BYTES)]
+    pub email_max_mail_bytes: u64,
+}
+
+/// 25 MiB: what the large mail providers accept.
+pub const DEFAULT_MAX_MAIL_BYTES: u64 = 25 * 1024 * 1024;
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            email_allow_private_hosts: false,
+            email_ca_file: None,
+            email_poll_interval: Duration::from_secs(60),
+            email_max_mail_bytes: DEFAULT_MAX_MAIL_BYTES,
+        }
+    }
 }
 
 /// The channels' shared dependencies: cheap to clone.

@@ -10,10 +10,11 @@ use super::context::{TenantArgs, channels, service_db};
 use super::print_json;
 use super::users::read_secret_line;
 use crate::channels::email::{self, ChannelView, NewChannel};
+use crate::channels::inbox::{MailboxState, MailboxStatus};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum ChannelsCmd {
-    /// The email account replies are sent from (and, in G2, the inbox read).
+    /// The email account replies are sent from, and the inbox the worker reads.
     #[command(subcommand)]
     Email(EmailCmd),
 }
@@ -39,7 +40,7 @@ pub enum EmailCmd {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Show the tenant's email channel (never the password).
+    /// Show the tenant's email channel (never the password) and how reading its inbox goes.
     Status {
         #[command(flatten)]
         tenant: TenantArgs,
@@ -135,7 +136,34 @@ fn show(json: bool, view: Option<&ChannelView>) -> anyhow::Result<()> {
             println!("imap      {}", v.imap_url.as_deref().unwrap_or("-"));
             println!("username  {}", v.username);
             println!("password  sealed under {}", v.key_id);
+            if v.imap_url.is_some() {
+                println!("inbox     {}", inbox_line(v.mailbox.as_ref()));
+            }
         }
     }
     Ok(())
+}
+
+/// The inbox in one line: its state, and when failing the reason and the time.
+fn inbox_line(m: Option<&MailboxStatus>) -> String {
+    let Some(m) = m else {
+        return "not read yet (the worker reads it)".into();
+    };
+    let counts = format!(
+        "{} tickets, {} messages, {} auto-replies, {} bounces, {} loops, {} rejected, {} duplicates",
+        m.tickets, m.messages, m.auto_replies, m.bounces, m.loops, m.rejected, m.duplicates
+    );
+    match m.state {
+        MailboxState::Failing => format!(
+            "failing since {} ({} attempts): {}; {counts}",
+            m.last_error_at.map_or("-".into(), |t| t.to_rfc3339()),
+            m.failures,
+            m.last_error.as_deref().unwrap_or("-"),
+        ),
+        MailboxState::Ok => format!(
+            "ok, read {}; {counts}",
+            m.last_ok_at.map_or("-".into(), |t| t.to_rfc3339())
+        ),
+        MailboxState::Pending => format!("not read yet; {counts}"),
+    }
 }

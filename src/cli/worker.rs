@@ -1,12 +1,15 @@
-//! `worker`: runs the queue (triage, and delivery by email) until stopped (or, with `--once`, until it is empty).
+//! `worker`: runs the queue (triage, and delivery by email) and reads the tenants' mailboxes
+//! until stopped (or, with `--once`, reads each mailbox once and runs the queue until it is empty).
 
 use std::time::Duration;
 
 use clap::Args;
+use tokio_util::sync::CancellationToken;
 
 use super::print_json;
 use super::signal::shutdown_signal;
 use crate::channels::delivery::DeliveryHandler;
+use crate::channels::inbox::Inbox;
 use crate::config::parse_duration;
 use crate::llm::LlmSettings;
 use crate::tools::Ctx;
@@ -44,7 +47,8 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
         max_turns: args.max_turns.max(1),
         ..Limits::default()
     };
-    let delivery = DeliveryHandler::new(db.clone(), ctx.channels().clone());
+    let channels = ctx.channels().clone();
+    let delivery = DeliveryHandler::new(db.clone(), channels.clone());
     let handler = DeskHandler {
         triage: TriageHandler::new(ctx, engine, limits),
         delivery,
@@ -56,11 +60,25 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
         ..WorkerOptions::default()
     };
     tracing::info!(worker = %opts.worker_id, concurrency = opts.concurrency, "worker starting");
+    let inbox = Inbox::new(db.clone(), channels, opts.worker_id.clone());
     let worker = Worker::new(db, handler, opts);
     let summary = if args.once {
+        // What is in the mailboxes now, then the queue (their triage jobs included).
+        let (read, failed) = inbox.poll_all_once().await?;
+        if read + failed > 0 {
+            tracing::info!(read, failed, "mailboxes read");
+        }
         worker.run_until_empty().await?
     } else {
-        worker.run(shutdown_signal()).await?
+        let stop = CancellationToken::new();
+        let watching = {
+            let (inbox, stop) = (inbox.clone(), stop.clone());
+            tokio::spawn(async move { inbox.run(stop).await })
+        };
+        let summary = worker.run(shutdown_signal()).await;
+        stop.cancel();
+        let _ = watching.await;
+        summary?
     };
     if args.json {
         return print_json(&summary);

@@ -65,16 +65,18 @@ pub enum ExtractError {
     Empty,
 }
 
+/// The text of an HTML document, headings kept as Markdown `#` lines: how the knowledge base
+/// reads HTML pages, and the inbox reads HTML mail.
+pub fn html_to_text(html: &str) -> Result<String, ExtractError> {
+    html2text::from_read(html.as_bytes(), 100_000).map_err(|e| ExtractError::Html(e.to_string()))
+}
+
 /// Extracts the text of `bytes`, read from `path`. Runs PDF parsing on the calling thread.
 pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     let kind = Kind::of(path).ok_or(ExtractError::Unsupported)?;
     let body = match kind {
         Kind::Markdown | Kind::Text => utf8(bytes)?.to_owned(),
-        Kind::Html => {
-            let html = utf8(bytes)?;
-            html2text::from_read(html.as_bytes(), 100_000)
-                .map_err(|e| ExtractError::Html(e.to_string()))?
-        }
+        Kind::Html => html_to_text(utf8(bytes)?)?,
         Kind::Pdf => pdf_text(bytes)?,
     };
     finish(path, kind, &body)

@@ -106,6 +106,8 @@ pub struct Message {
     /// The RFC 5322 Message-ID the message was sent with (or, for a customer's mail, came with).
     pub email_message_id: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// For a customer's mail: its attachments' names, types and sizes (never their contents).
+    pub attachments: Option<serde_json::Value>,
 }
 
 /// What a person does with a draft.

@@ -517,3 +517,68 @@ pub async fn thread_message_ids(
     .await?;
     Ok(rows)
 }
+
+/// Keeps the names, types and sizes of a customer mail's attachments on its message.
+pub async fn set_attachments(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    id: Uuid,
+    attachments: &serde_json::Value,
+) -> Result<(), StoreError> {
+    if !attachments.is_array() {
+        return Err(StoreError::invalid("attachments", "must be a JSON array"));
+    }
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE messages SET attachments = $4 WHERE user_id = $1 AND ticket_id = $2 AND id = $3",
+    )
+    .bind(user_id)
+    .bind(ticket_id)
+    .bind(id)
+    .bind(attachments)
+    .execute(tx.conn())
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("message"));
+    }
+    Ok(())
+}
+
+/// The ticket of the newest message sent or received with one of these Message-IDs: what a
+/// mail's `In-Reply-To` and `References` answer.
+pub async fn ticket_of_email_message_ids(
+    tx: &mut TenantTx,
+    ids: &[String],
+) -> Result<Option<Uuid>, StoreError> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let user_id = tx.user_id();
+    let t = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT ticket_id FROM messages WHERE user_id = $1 AND email_message_id = ANY($2) \
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(ids)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(t)
+}
+
+/// Whether `id` is the Message-ID of a mail this desk sent (an agent's reply or a draft): a
+/// mail carrying it is our own come back.
+pub async fn is_outgoing_email_message_id(tx: &mut TenantTx, id: &str) -> Result<bool, StoreError> {
+    let user_id = tx.user_id();
+    let ours: bool = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE user_id = $1 AND email_message_id = $2 \
+                          AND sender_type IN ('agent', 'ai'))",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(ours)
+}

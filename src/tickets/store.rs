@@ -70,6 +70,24 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Ticket, StoreError> {
     .ok_or(StoreError::NotFound("ticket"))
 }
 
+/// The tenant's ticket with this number (`[#number]` in a mail's subject), if any.
+pub async fn find_by_number(tx: &mut TenantTx, number: i64) -> Result<Option<Ticket>, StoreError> {
+    let user_id = tx.user_id();
+    let t = sqlx::query_as::<_, Ticket>(
+        // language=PostgreSQL
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets WHERE user_id = $1 AND number = $2"
+        ),
+    )
+    .bind(user_id)
+    .bind(number)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(t)
+}
+
 /// The ticket, its customer and its messages.
 pub async fn get_thread(tx: &mut TenantTx, id: Uuid) -> Result<TicketThread, StoreError> {
     let ticket = get(tx, id).await?;

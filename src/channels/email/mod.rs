@@ -5,6 +5,7 @@
 pub mod imap;
 pub mod smtp;
 pub mod store;
+pub mod tls;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use super::Channels;
 use super::hosts::{self, HostError};
+use super::inbox::store as inbox_store;
 use crate::config::Secret;
 use crate::stripe::vault::{Purpose, VaultError};
 use crate::validate::Email;
@@ -126,6 +128,8 @@ pub struct ChannelView {
     pub key_id: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The inbox: how reading the IMAP mailbox goes (none before the worker first tried).
+    pub mailbox: Option<crate::channels::inbox::MailboxStatus>,
 }
 
 /// A channel with its password opened, for the worker and `test`.
@@ -183,8 +187,9 @@ pub async fn set(
     };
     let mut tx = db.begin(tenant).await?;
     let stored = store::upsert(&mut tx, &row).await?;
+    let mailbox = inbox_store::status(&mut tx).await?;
     tx.commit().await?;
-    Ok(stored.view())
+    Ok(stored.view(mailbox))
 }
 
 async fn check_host(field: &'static str, url: &ServerUrl, allow: bool) -> Result<(), ChannelError> {
@@ -208,8 +213,9 @@ fn invalid_from_store(e: StoreError) -> ChannelError {
 pub async fn status(db: &Db, tenant: &Tenant) -> Result<Option<ChannelView>, ChannelError> {
     let mut tx = db.begin(tenant).await?;
     let row = store::find(&mut tx).await?;
+    let mailbox = inbox_store::status(&mut tx).await?;
     tx.commit().await?;
-    Ok(row.map(|r| r.view()))
+    Ok(row.map(|r| r.view(mailbox)))
 }
 
 /// Forgets the tenant's channel; true when there was one.

@@ -27,7 +27,7 @@ pub struct Stored {
 }
 
 impl Stored {
-    pub fn view(&self) -> ChannelView {
+    pub fn view(&self, mailbox: Option<crate::channels::inbox::MailboxStatus>) -> ChannelView {
         ChannelView {
             address: self.row.address.clone(),
             smtp_url: self.row.smtp_url.clone(),
@@ -36,6 +36,7 @@ impl Stored {
             key_id: self.row.sealed.key_id.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            mailbox,
         }
     }
 }

@@ -32,7 +32,7 @@ pub fn channels(allow_private: bool) -> Channels {
         Some(Arc::new(vault)),
         EmailSettings {
             email_allow_private_hosts: allow_private,
-            email_ca_file: None,
+            ..EmailSettings::default()
         },
     )
     .expect("channels")

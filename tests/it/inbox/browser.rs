@@ -41,7 +41,7 @@ impl Driver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver (Debian's chromium-driver; scripts/test.sh installs it)");
+            .expect("chromedriver (Debian's chromium-driver; scripts/test-tools.sh installs it)");
         // Dropped (killed and waited for) on every path, a failed start too.
         let driver = Self {
             child,
