@@ -86,7 +86,7 @@ CREATE POLICY customer_scope ON stripe_events AS RESTRICTIVE FOR ALL
            OR EXISTS (SELECT 1 FROM tickets t
                        WHERE t.user_id = stripe_events.user_id AND t.id = stripe_events.ticket_id
                          AND t.customer_id = NULLIF(current_setting('app.scope_customer_id', true), '')::uuid));
-GRANT SELECT, INSERT, UPDATE ON stripe_events TO support_agent_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON stripe_events TO support_agent_app;
 
 -- A Connect event's tenant ------------------------------------------------------------------------
 -- POST /webhooks/stripe carries events of every connected account, signed with the platform's

@@ -451,3 +451,45 @@ async fn a_new_secret_keeps_the_endpoint_and_the_old_secret_for_a_day() {
     assert!(status.configured && status.last_event_at.is_some());
     assert_eq!(status.endpoint_url.as_deref(), Some(h.a_url.as_str()));
 }
+
+#[tokio::test]
+async fn the_connect_tenant_lookup_cannot_be_hijacked_by_a_temporary_table() {
+    use sqlx::Connection;
+    let h = hooks().await;
+    let t = &h.w.t;
+    let db_name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&t.owner)
+        .await
+        .expect("name");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "GRANT TEMPORARY ON DATABASE {db_name} TO support_agent_app"
+    )))
+    .execute(&t.owner)
+    .await
+    .expect("grant");
+    let mut conn = sqlx::PgConnection::connect(&t.app_url)
+        .await
+        .expect("service role");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TEMP TABLE stripe_accounts (user_id uuid, mode text, account_id text); \
+         INSERT INTO pg_temp.stripe_accounts VALUES \
+           ('{}', 'connect', '{ACCOUNT_B}'), ('{}', 'connect', 'acct_1Forged');",
+        h.w.a.id(),
+        h.w.a.id()
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("the attacker's temporary table");
+    let found: Option<uuid::Uuid> = sqlx::query_scalar("SELECT stripe_tenant_by_account($1)")
+        .bind(ACCOUNT_B)
+        .fetch_one(&mut conn)
+        .await
+        .expect("lookup");
+    assert_eq!(found, Some(h.w.b.id()), "the real row, B's");
+    let forged: Option<uuid::Uuid> = sqlx::query_scalar("SELECT stripe_tenant_by_account($1)")
+        .bind("acct_1Forged")
+        .fetch_one(&mut conn)
+        .await
+        .expect("lookup");
+    assert_eq!(forged, None);
+}
