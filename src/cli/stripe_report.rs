@@ -30,8 +30,9 @@ pub(super) fn print_webhooks(w: &WebhookStatus) {
     match (&w.endpoint_url, w.configured) {
         (Some(url), true) => println!("webhooks: events go to {url}"),
         (Some(url), false) => println!(
-            "webhooks: not configured on this server (STRIPE_CONNECT_WEBHOOK_SECRETS); endpoint \
-             {url}"
+            "webhooks: not configured: create the endpoint {url} in Stripe, then give its \
+             signing secret to `support-agent stripe webhook-secret set` (Connect tenants: the \
+             server's STRIPE_CONNECT_WEBHOOK_SECRETS)"
         ),
         (None, _) => {
             println!("webhooks: not configured: run `support-agent stripe webhook-secret set`")

@@ -19,8 +19,8 @@ pub mod signature;
 pub mod store;
 
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::vault::{Purpose, VaultError};
@@ -243,6 +243,15 @@ pub fn parse_secret(raw: &str) -> Result<Secret, AccessError> {
     Ok(Secret::new(s))
 }
 
+/// The endpoint id of `tenant`: `we_<user id>_<16 hex>`, the same every time, so that
+/// `stripe status` can show the URL to create in Stripe's Dashboard before the secret Stripe then
+/// shows is set. Knowing it gives nothing: every event must be signed with the tenant's secret.
+pub fn endpoint_id_for(tenant: &Tenant) -> String {
+    let digest = Sha256::digest(format!("support-agent/stripe-webhook/v1/{}", tenant.id()));
+    let tail: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("we_{}_{tail}", tenant.id().simple())
+}
+
 /// The URL of a tenant's endpoint under `public_url`.
 pub fn endpoint_url(public_url: &str, endpoint_id: &str) -> String {
     format!(
@@ -278,12 +287,7 @@ pub async fn set_secret(
     let existing = store::find_webhook(&mut tx).await?;
     let endpoint_id = match &existing {
         Some(h) => h.endpoint_id.clone(),
-        None => {
-            let mut tail = [0u8; 8];
-            rand::rng().fill_bytes(&mut tail);
-            let tail: String = tail.iter().map(|b| format!("{b:02x}")).collect();
-            format!("we_{}_{tail}", tenant.id().simple())
-        }
+        None => endpoint_id_for(tenant),
     };
     let until = Utc::now() + chrono::Duration::hours(PREVIOUS_SECRET_HOURS);
     let previous = existing.as_ref().map(|h| (&h.current, until));
@@ -296,13 +300,43 @@ pub async fn set_secret(
     })
 }
 
+/// Re-seals the tenant's webhook secrets under the current master key (`secrets rekey`); how
+/// many secrets changed.
+pub async fn reseal(db: &Db, vault: &super::Vault, tenant: &Tenant) -> Result<u64, WebhookError> {
+    let mut tx = db.begin(tenant).await?;
+    let Some(hook) = store::find_webhook(&mut tx).await? else {
+        return Ok(0);
+    };
+    let current_id = vault.current_key_id();
+    let mut n = 0;
+    let mut again = |sealed: &super::vault::Sealed| -> Result<super::vault::Sealed, WebhookError> {
+        if sealed.key_id == current_id {
+            return Ok(sealed.clone());
+        }
+        n += 1;
+        let secret = vault.open_as(Purpose::WebhookSecret, tenant, sealed)?;
+        Ok(vault.seal_as(Purpose::WebhookSecret, tenant, &secret)?)
+    };
+    let current = again(&hook.current)?;
+    let previous = match &hook.previous {
+        Some((sealed, until)) => Some((again(sealed)?, *until)),
+        None => None,
+    };
+    if n > 0 {
+        let previous = previous.as_ref().map(|(s, u)| (s, *u));
+        store::put_webhook(&mut tx, &hook.endpoint_id, &current, previous).await?;
+        tx.commit().await?;
+    }
+    Ok(n)
+}
+
 /// What `stripe status --json` says of webhooks.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookStatus {
     /// True when events can arrive: the tenant's endpoint has a secret, or (Connect) this
     /// process has STRIPE_CONNECT_WEBHOOK_SECRETS.
     pub configured: bool,
-    /// Where Stripe sends them.
+    /// Where Stripe sends them (for a tenant without a secret yet: where to create the endpoint).
     pub endpoint_url: Option<String>,
     /// When the last event came, if one has.
     pub last_event_at: Option<DateTime<Utc>>,
@@ -333,9 +367,10 @@ pub async fn status(
             endpoint_url: Some(endpoint_url(base, &h.endpoint_id)),
             last_event_at,
         },
+        // The URL to create the endpoint with; its secret is not set yet.
         (false, None) => WebhookStatus {
             configured: false,
-            endpoint_url: None,
+            endpoint_url: Some(endpoint_url(base, &endpoint_id_for(tenant))),
             last_event_at,
         },
     })

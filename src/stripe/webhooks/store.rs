@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use sqlx::PgPool;
+
 use crate::stripe::vault::Sealed;
 use crate::{Db, StoreError, TenantTx};
 
@@ -243,4 +245,21 @@ pub async fn tenant_by_account(db: &Db, account: &str) -> Result<Option<Uuid>, S
     .fetch_one(db.pool())
     .await?;
     Ok(id)
+}
+
+/// Tenants with a webhook secret (current or previous) sealed under another master key than
+/// `current_key_id`, read through the owner role's read-only policy (`secrets rekey`).
+pub async fn tenants_sealed_under_other_keys(
+    owner: &PgPool,
+    current_key_id: &str,
+) -> Result<Vec<Uuid>, StoreError> {
+    let ids = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT user_id FROM stripe_webhooks \
+         WHERE master_key_id <> $1 OR previous_master_key_id <> $1 ORDER BY user_id",
+    )
+    .bind(current_key_id)
+    .fetch_all(owner)
+    .await?;
+    Ok(ids)
 }

@@ -493,3 +493,41 @@ async fn the_connect_tenant_lookup_cannot_be_hijacked_by_a_temporary_table() {
         .expect("lookup");
     assert_eq!(forged, None);
 }
+
+#[tokio::test]
+async fn secrets_rekey_reseals_a_webhook_secret_that_still_verifies() {
+    use support_agent::stripe::Stripe;
+    let h = hooks().await;
+    let mut s = webhook_settings(&h.w.fake.base);
+    s.secrets_key = Some(Secret::new(super::OTHER_MASTER_KEY));
+    s.secrets_key_previous = Some(Secret::new(super::MASTER_KEY));
+    let rotated = Stripe::from_settings(&s).expect("rotated client");
+    let n = webhooks::reseal(&h.w.t.db, rotated.vault(), &h.w.a)
+        .await
+        .expect("reseal");
+    assert_eq!(n, 1);
+    let again = webhooks::reseal(&h.w.t.db, rotated.vault(), &h.w.a)
+        .await
+        .expect("reseal again");
+    assert_eq!(again, 0, "nothing left under the old key");
+    let server =
+        Server::spawn_with(support_agent::tools::Ctx::new(h.w.t.db.clone()).with_stripe(rotated))
+            .await;
+    let url = h.a_url.replace(
+        &format!("http://{}", h.server.addr),
+        &format!("http://{}", server.addr),
+    );
+    let body = event("evt_rekeyed", "customer.updated", None, json!({}));
+    let res = server
+        .client
+        .post(&url)
+        .header(
+            "Stripe-Signature",
+            signature::header_value(&[SECRET_A], now(), &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+}
