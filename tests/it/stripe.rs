@@ -159,8 +159,10 @@ fn add_ada_billing(a: &mut Account) {
             &format!("ADA-{:04}", n + 1),
             2000,
             if open { "open" } else { "paid" },
-            Some("sub_Aada001"),
-            (!open).then_some(charge.as_str()),
+            data::Billed {
+                subscription: Some("sub_Aada001"),
+                charge: (!open).then_some(charge.as_str()),
+            },
         ));
     }
 }
@@ -208,8 +210,10 @@ fn account_b() -> Account {
         "BEA-0001",
         5000,
         "paid",
-        Some("sub_Bbea000"),
-        Some("ch_Bbea000"),
+        data::Billed {
+            subscription: Some("sub_Bbea000"),
+            charge: Some("ch_Bbea000"),
+        },
     ));
     b
 }

@@ -193,7 +193,14 @@ pub fn subscription(
     s
 }
 
-/// An invoice of `customer` for `subscription` (if any), paid by `charge` (if any).
+/// What an invoice bills and what paid it.
+#[derive(Clone, Copy, Default)]
+pub struct Billed<'a> {
+    pub subscription: Option<&'a str>,
+    pub charge: Option<&'a str>,
+}
+
+/// An invoice of `customer` for `billed.subscription` (if any), paid by `billed.charge` (if any).
 pub fn invoice(
     id: &str,
     customer: &str,
@@ -201,9 +208,12 @@ pub fn invoice(
     number: &str,
     amount: i64,
     status: &str,
-    subscription: Option<&str>,
-    charge: Option<&str>,
+    billed: Billed<'_>,
 ) -> Value {
+    let Billed {
+        subscription,
+        charge,
+    } = billed;
     let created = 1_700_000_000 + n * 3600;
     let paid = status == "paid";
     let parent = match subscription {

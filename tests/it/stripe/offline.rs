@@ -42,8 +42,10 @@ fn account_with_tom() -> super::fake::Account {
             &format!("TOM-000{}", n + 1),
             1500,
             "paid",
-            Some("sub_Atom000"),
-            None,
+            data::Billed {
+                subscription: Some("sub_Atom000"),
+                charge: None,
+            },
         ));
     }
     a

@@ -334,8 +334,10 @@ async fn a_connect_tenants_failed_invoice_opens_a_ticket_and_a_refund_notes_it()
         "BEA-0002",
         5000,
         "open",
-        Some("sub_Bbea000"),
-        None,
+        data::Billed {
+            subscription: Some("sub_Bbea000"),
+            charge: None,
+        },
     );
     invoice["charge"] = json!("ch_Bbea002");
     let body = event(
