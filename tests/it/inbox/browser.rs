@@ -2,7 +2,9 @@
 //! loopback port, started here): sign up, log in, open the desk's ticket, edit the draft,
 //! approve it, see the state change and the outcome figures move (checked against SQL); the
 //! `<script>` ticket renders as text; a form without its CSRF token is refused; a second tenant
-//! sees none of it and a pasted URL is 404. Screenshots go to `target/inbox-screenshots/`
+//! sees none of it and a pasted URL is 404; every control of the ticket page is reached by Tab,
+//! named, and shows its focus, and nothing moves as the page loads or the draft is edited.
+//! Screenshots go to `target/inbox-screenshots/`
 //! (`SUPPORT_AGENT_WRITE_SCREENSHOTS=1` also refreshes the README's, under `docs/`).
 
 use std::net::TcpListener;
@@ -406,5 +408,128 @@ async fn a_person_signs_up_logs_in_edits_and_approves_the_draft_and_sees_the_out
     assert!(!text(&other, "body").await.contains("Maya"));
 
     other.close().await.expect("close");
+    c.close().await.expect("close");
+}
+
+/// What the focused element is, as a person tabbing through the page meets it.
+#[derive(Debug, serde::Deserialize)]
+struct Focused {
+    tag: String,
+    name: String,
+    outline: String,
+    width: f64,
+    visible: bool,
+}
+
+const FOCUSED: &str = "const e = document.activeElement; const s = getComputedStyle(e); \
+    const label = e.getAttribute('aria-label') || (e.labels && e.labels.length ? e.labels[0].innerText : ''); \
+    return { tag: e.tagName.toLowerCase(), \
+             name: (label || e.innerText || e.value || '').trim().slice(0, 80), \
+             outline: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, \
+             visible: e.matches(':focus-visible') };";
+
+/// The layout shifts Chromium recorded since the page started (the Layout Instability API).
+async fn layout_shift(c: &Client) -> f64 {
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; let sum = 0; \
+             new PerformanceObserver(l => { for (const e of l.getEntries()) { if (!e.hadRecentInput) sum += e.value; } }) \
+               .observe({ type: 'layout-shift', buffered: true }); \
+             setTimeout(() => done(sum), 400);",
+            vec![],
+        )
+        .await
+        .expect("layout-shift observer");
+    v.as_f64().expect("a number")
+}
+
+#[tokio::test]
+async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing_moves() {
+    let t = TestDb::new().await;
+    let s = server(&t).await;
+    let base = s.at("");
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_up(&c, &base, "Northwind", "keys@northwind.test").await;
+    let tenant = tenant_of(&t, "keys@northwind.test").await;
+    let (ticket, _, _) = desk(&t, &tenant).await;
+    c.goto(&format!("{base}/tickets/{ticket}"))
+        .await
+        .expect("goto");
+    wait_text(&c, "main h1", "Charged twice").await;
+
+    // No layout shift while the page and its draft load.
+    assert_eq!(layout_shift(&c).await, 0.0, "the page moved while loading");
+
+    // Tab from the top of the page through every control: each is reached, has a name, and
+    // shows where the focus is.
+    let mut reached: Vec<Focused> = Vec::new();
+    for _ in 0..80 {
+        c.active_element()
+            .await
+            .expect("the focused element")
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .expect("Tab");
+        let f: Focused = serde_json::from_value(c.execute(FOCUSED, vec![]).await.expect("focused"))
+            .expect("a focused element");
+        if f.tag == "body" || reached.iter().any(|r| r.tag == f.tag && r.name == f.name) {
+            break;
+        }
+        reached.push(f);
+    }
+    let names: Vec<&str> = reached.iter().map(|f| f.name.as_str()).collect();
+    for wanted in [
+        "Queue",
+        "Log out",
+        "The agent's draft — edit it before sending",
+        "Mark approved \u{2014} no channel",
+        "Save edit",
+        "Discard draft",
+        "Re-run triage",
+        "Status",
+        "Priority",
+        "Save status and priority",
+    ] {
+        assert!(
+            names.contains(&wanted),
+            "{wanted:?} is not reached by Tab; reached {names:?}"
+        );
+    }
+    for f in &reached {
+        assert!(!f.name.is_empty(), "a control without a name: {f:?}");
+        assert!(
+            f.visible && f.outline != "none" && f.width >= 2.0,
+            "focus is not visible on {f:?}"
+        );
+    }
+
+    // Editing the draft says so under the box, and nothing below it moves.
+    let approve = "button.primary[formaction$='/approve']";
+    let before = c
+        .find(Locator::Css(approve))
+        .await
+        .expect("approve")
+        .rectangle()
+        .await
+        .expect("rect");
+    c.find(Locator::Css("#content"))
+        .await
+        .expect("box")
+        .send_keys(" Thanks for waiting.")
+        .await
+        .expect("type");
+    wait_text(&c, ".edit-status", "Edited: not saved yet.").await;
+    let after = c
+        .find(Locator::Css(approve))
+        .await
+        .expect("approve")
+        .rectangle()
+        .await
+        .expect("rect");
+    assert_eq!(
+        before.1, after.1,
+        "the buttons moved when the edit status appeared"
+    );
     c.close().await.expect("close");
 }

@@ -25,6 +25,14 @@ pub async fn server_with(
     change: impl FnOnce(&mut support_agent::http::HttpConfig),
 ) -> Server {
     let ctx = Ctx::new(t.db.clone()).with_knowledge(hash_embedder(), SearchSettings::default());
+    server_ctx(ctx, change).await
+}
+
+/// The server of `ctx`.
+pub async fn server_ctx(
+    ctx: Ctx,
+    change: impl FnOnce(&mut support_agent::http::HttpConfig),
+) -> Server {
     Server::spawn_configured(ctx, change).await
 }
 
@@ -157,6 +165,33 @@ impl Browser {
             req = req.header("origin", o);
         }
         let res = req.send().await.expect("POST");
+        self.finish(res).await
+    }
+
+    /// POSTs one file as `multipart/form-data` (field `file`), as the upload form does; the
+    /// CSRF token, if any, is in `path`'s query.
+    pub async fn upload(&mut self, path: &str, name: &str, bytes: &[u8]) -> Got {
+        let boundary = "----support-agent-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.header())
+            .header("origin", self.base.clone())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
         self.finish(res).await
     }
 
