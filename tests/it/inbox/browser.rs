@@ -428,6 +428,16 @@ const FOCUSED: &str = "const e = document.activeElement; const s = getComputedSt
              outline: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, \
              visible: e.matches(':focus-visible') };";
 
+/// Presses Tab, as a person's keyboard does (to whatever has the focus, a file input too).
+async fn tab(c: &Client) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let tab: char = fantoccini::key::Key::Tab.into();
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: tab })
+        .then(KeyAction::Up { value: tab });
+    c.perform_actions(keys).await.expect("Tab");
+}
+
 /// The layout shifts Chromium recorded since the page started (the Layout Instability API).
 async fn layout_shift(c: &Client) -> f64 {
     let v = c
@@ -465,12 +475,7 @@ async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing
     // shows where the focus is.
     let mut reached: Vec<Focused> = Vec::new();
     for _ in 0..80 {
-        c.active_element()
-            .await
-            .expect("the focused element")
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .expect("Tab");
+        tab(&c).await;
         let f: Focused = serde_json::from_value(c.execute(FOCUSED, vec![]).await.expect("focused"))
             .expect("a focused element");
         if f.tag == "body" || reached.iter().any(|r| r.tag == f.tag && r.name == f.name) {
@@ -531,5 +536,53 @@ async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing
         before.1, after.1,
         "the buttons moved when the edit status appeared"
     );
+
+    // Every page fits a phone's width, and every control on it is reached by Tab with a name.
+    c.set_window_size(390, 844).await.expect("phone width");
+    for path in ["/tickets", "/outcomes", "/knowledge", "/settings"] {
+        c.goto(&format!("{base}{path}")).await.expect("goto");
+        let fits = c
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(fits, json!(true), "{path} scrolls sideways at phone width");
+        let controls = c
+            .execute(
+                "return [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')] \
+                   .filter(e => e.offsetParent !== null && e.tabIndex >= 0).length;",
+                vec![],
+            )
+            .await
+            .expect("script")
+            .as_u64()
+            .expect("a count");
+        let mut names = Vec::new();
+        for _ in 0..controls + 1 {
+            tab(&c).await;
+            let f: Focused =
+                serde_json::from_value(c.execute(FOCUSED, vec![]).await.expect("focused"))
+                    .expect("a focused element");
+            if f.tag == "body" {
+                break;
+            }
+            assert!(
+                !f.name.is_empty(),
+                "{path}: a control without a name: {f:?}"
+            );
+            assert!(
+                f.visible && f.outline != "none",
+                "{path}: focus not visible on {f:?}"
+            );
+            names.push(f.name);
+        }
+        assert!(
+            names.len() as u64 >= controls,
+            "{path}: Tab reached {} of {controls} controls: {names:?}",
+            names.len()
+        );
+    }
     c.close().await.expect("close");
 }
