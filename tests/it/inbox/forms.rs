@@ -1,6 +1,7 @@
 //! The forms of the knowledge and settings pages, over plain HTTP: upload, search and delete a
 //! document; connect and disconnect Stripe (and the customer panel it feeds); set and remove
-//! the email channel (and the approve button's promise that follows it).
+//! the email channel (and the approve button's promise that follows it); the queue's filters and
+//! keyset paging.
 
 use std::sync::Arc;
 
@@ -344,4 +345,126 @@ async fn the_email_channel_form_sets_and_removes_the_channel_and_the_approve_but
             .body
             .contains("Mark approved — no channel")
     );
+}
+
+/// The subjects of a queue page's rows, top to bottom.
+fn subjects(page: &str) -> Vec<String> {
+    page.split("<td data-label=\"Subject\"><a href=\"/tickets/")
+        .skip(1)
+        .filter_map(|row| {
+            let start = row.find("\">")? + 2;
+            let end = row.find("</a>")?;
+            Some(row[start..end].to_owned())
+        })
+        .collect()
+}
+
+/// The `href` of the page's "Older tickets" link, unescaped.
+fn next_page(page: &str) -> Option<String> {
+    let end = page.find("\" rel=\"next\"")?;
+    let start = page[..end].rfind("href=\"")? + "href=\"".len();
+    Some(page[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pages_newest_first() {
+    use support_agent::tickets::store::{self as tickets, TriageFields};
+    use support_agent::tickets::{Priority, Status};
+
+    let t = TestDb::new().await;
+    let s = server(&t).await;
+    let mut b = Browser::new(&s);
+    b.sign_up("Acme", "queue@acme.test").await;
+    let tenant = tenant_of(&t, "queue@acme.test").await;
+    let maya = crate::common::new_customer(&t.db, &tenant, "Maya", "maya@example.com").await;
+    // 30 tickets, oldest first: every third is billing and urgent, every fifth needs a person,
+    // every seventh is solved.
+    for n in 0..30 {
+        let ticket =
+            crate::common::new_ticket(&t.db, &tenant, maya.id, &format!("Question {n:02}")).await;
+        let mut tx = t.db.begin(&tenant).await.expect("begin");
+        let billing = n % 3 == 0;
+        tickets::set_triage(
+            &mut tx,
+            ticket.id,
+            &TriageFields {
+                category: if billing { "billing" } else { "shipping" },
+                priority: if billing {
+                    Priority::Urgent
+                } else {
+                    Priority::Low
+                },
+                sentiment: "neutral",
+                language: Some("en"),
+                confidence: 0.9,
+                needs_human: n % 5 == 0,
+            },
+        )
+        .await
+        .expect("triage");
+        if n % 7 == 0 {
+            tickets::update(&mut tx, ticket.id, Some(Status::Solved), None)
+                .await
+                .expect("solve");
+        }
+        tx.commit().await.expect("commit");
+    }
+    let expected = |keep: &dyn Fn(usize) -> bool| -> Vec<String> {
+        (0..30)
+            .rev()
+            .filter(|n| keep(*n))
+            .map(|n| format!("Question {n:02}"))
+            .collect()
+    };
+
+    // Newest first, 25 a page, and the next page by keyset: every ticket once, in order.
+    let first = b.get("/tickets").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let mut seen = subjects(&first.body);
+    assert_eq!(seen.len(), 25);
+    let next = next_page(&first.body).expect("an Older tickets link");
+    let second = b.get(&next).await;
+    seen.extend(subjects(&second.body));
+    assert_eq!(seen, expected(&|_| true));
+    assert!(next_page(&second.body).is_none(), "no third page");
+
+    for (query, keep) in [
+        (
+            "status=solved",
+            &(|n: usize| n % 7 == 0) as &dyn Fn(usize) -> bool,
+        ),
+        ("priority=urgent", &|n: usize| n % 3 == 0),
+        ("category=billing", &|n: usize| n % 3 == 0),
+        ("needs_human=yes", &|n: usize| n % 5 == 0),
+        ("needs_human=no&category=shipping", &|n: usize| {
+            n % 5 != 0 && n % 3 != 0
+        }),
+        (
+            "status=open&priority=urgent&needs_human=yes",
+            &|n: usize| n % 7 != 0 && n % 3 == 0 && n % 5 == 0,
+        ),
+    ] {
+        let page = b.get(&format!("/tickets?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}: {}", page.body);
+        let mut rows = subjects(&page.body);
+        if let Some(next) = next_page(&page.body) {
+            assert!(
+                next.contains(query.split('&').next().expect("a filter")),
+                "{next}"
+            );
+            rows.extend(subjects(&b.get(&next).await.body));
+        }
+        assert_eq!(rows, expected(keep), "{query}");
+    }
+    // The category filter offers the tenant's categories; a wrong value is a 400 page.
+    assert!(
+        first.body.contains("<option value=\"billing\">"),
+        "{}",
+        first.body
+    );
+    let bad = b.get("/tickets?status=lost").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("There is no status"), "{}", bad.body);
+    let bad = b.get("/tickets?needs_human=maybe").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
