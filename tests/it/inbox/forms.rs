@@ -383,7 +383,7 @@ async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pa
         let ticket =
             crate::common::new_ticket(&t.db, &tenant, maya.id, &format!("Question {n:02}")).await;
         let mut tx = t.db.begin(&tenant).await.expect("begin");
-        let billing = n % 3 == 0;
+        let billing = n.is_multiple_of(3);
         tickets::set_triage(
             &mut tx,
             ticket.id,
@@ -397,12 +397,12 @@ async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pa
                 sentiment: "neutral",
                 language: Some("en"),
                 confidence: 0.9,
-                needs_human: n % 5 == 0,
+                needs_human: n.is_multiple_of(5),
             },
         )
         .await
         .expect("triage");
-        if n % 7 == 0 {
+        if n.is_multiple_of(7) {
             tickets::update(&mut tx, ticket.id, Some(Status::Solved), None)
                 .await
                 .expect("solve");
@@ -431,17 +431,17 @@ async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pa
     for (query, keep) in [
         (
             "status=solved",
-            &(|n: usize| n % 7 == 0) as &dyn Fn(usize) -> bool,
+            &(|n: usize| n.is_multiple_of(7)) as &dyn Fn(usize) -> bool,
         ),
-        ("priority=urgent", &|n: usize| n % 3 == 0),
-        ("category=billing", &|n: usize| n % 3 == 0),
-        ("needs_human=yes", &|n: usize| n % 5 == 0),
+        ("priority=urgent", &|n: usize| n.is_multiple_of(3)),
+        ("category=billing", &|n: usize| n.is_multiple_of(3)),
+        ("needs_human=yes", &|n: usize| n.is_multiple_of(5)),
         ("needs_human=no&category=shipping", &|n: usize| {
-            n % 5 != 0 && n % 3 != 0
+            !n.is_multiple_of(5) && !n.is_multiple_of(3)
         }),
         (
             "status=open&priority=urgent&needs_human=yes",
-            &|n: usize| n % 7 != 0 && n % 3 == 0 && n % 5 == 0,
+            &|n: usize| !n.is_multiple_of(7) && n.is_multiple_of(3) && n.is_multiple_of(5),
         ),
     ] {
         let page = b.get(&format!("/tickets?{query}")).await;
