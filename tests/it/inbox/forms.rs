@@ -379,7 +379,7 @@ async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pa
     let maya = crate::common::new_customer(&t.db, &tenant, "Maya", "maya@example.com").await;
     // 30 tickets, oldest first: every third is billing and urgent, every fifth needs a person,
     // every seventh is solved.
-    for n in 0..30 {
+    for n in 0..30usize {
         let ticket =
             crate::common::new_ticket(&t.db, &tenant, maya.id, &format!("Question {n:02}")).await;
         let mut tx = t.db.begin(&tenant).await.expect("begin");
@@ -410,7 +410,7 @@ async fn the_queue_filters_by_status_priority_category_and_needs_a_person_and_pa
         tx.commit().await.expect("commit");
     }
     let expected = |keep: &dyn Fn(usize) -> bool| -> Vec<String> {
-        (0..30)
+        (0..30usize)
             .rev()
             .filter(|n| keep(*n))
             .map(|n| format!("Question {n:02}"))
