@@ -23,6 +23,7 @@ use super::support::{server, tenant_of, ticket_with_draft};
 use crate::accounts::support::PASSWORD;
 use crate::common::TestDb;
 use crate::knowledge::support::hash_embedder;
+use crate::mcp::support::Server;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -176,6 +177,16 @@ async fn sign_up(c: &Client, base: &str, name: &str, email: &str) {
     wait_text(c, "main h1", "Queue").await;
 }
 
+/// A server, chromedriver, and a browser signed up as `email` (tenant "Northwind").
+async fn signed_up(t: &TestDb, email: &str) -> (Server, Driver, Client, Tenant) {
+    let s = server(t).await;
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_up(&c, &s.at(""), "Northwind", email).await;
+    let tenant = tenant_of(t, email).await;
+    (s, driver, c, tenant)
+}
+
 /// The desk's ticket: Maya was charged twice; the draft cites the refund policy.
 async fn desk(t: &TestDb, tenant: &Tenant) -> (Uuid, Uuid, Uuid) {
     let policy = "# Refunds\n\n## Double charges\n\nWhen a card is charged twice for one order we \
@@ -247,13 +258,8 @@ async fn figure(c: &Client, key: &str) -> String {
 #[tokio::test]
 async fn a_person_signs_up_logs_in_edits_and_approves_the_draft_and_sees_the_outcomes_move() {
     let t = TestDb::new().await;
-    let s = server(&t).await;
+    let (s, driver, c, tenant) = signed_up(&t, "owner@northwind.test").await;
     let base = s.at("");
-    let driver = Driver::start().await;
-    let c = driver.browser().await;
-
-    sign_up(&c, &base, "Northwind", "owner@northwind.test").await;
-    let tenant = tenant_of(&t, "owner@northwind.test").await;
     let (ticket, draft, xss) = desk(&t, &tenant).await;
 
     // Log out, and in again.
@@ -456,12 +462,8 @@ async fn layout_shift(c: &Client) -> f64 {
 #[tokio::test]
 async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing_moves() {
     let t = TestDb::new().await;
-    let s = server(&t).await;
+    let (s, _driver, c, tenant) = signed_up(&t, "keys@northwind.test").await;
     let base = s.at("");
-    let driver = Driver::start().await;
-    let c = driver.browser().await;
-    sign_up(&c, &base, "Northwind", "keys@northwind.test").await;
-    let tenant = tenant_of(&t, "keys@northwind.test").await;
     let (ticket, _, _) = desk(&t, &tenant).await;
     c.goto(&format!("{base}/tickets/{ticket}"))
         .await

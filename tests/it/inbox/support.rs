@@ -11,7 +11,7 @@ use support_agent::{Db, Tenant, users};
 use uuid::Uuid;
 
 use crate::accounts::support::PASSWORD;
-use crate::common::{TestDb, new_customer, new_ticket};
+use crate::common::{TestDb, multipart_file, new_customer, new_ticket};
 use crate::knowledge::support::hash_embedder;
 use crate::mcp::support::Server;
 
@@ -171,23 +171,13 @@ impl Browser {
     /// POSTs one file as `multipart/form-data` (field `file`), as the upload form does; the
     /// CSRF token, if any, is in `path`'s query.
     pub async fn upload(&mut self, path: &str, name: &str, bytes: &[u8]) -> Got {
-        let boundary = "----support-agent-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (kind, body) = multipart_file(name, "application/octet-stream", bytes);
         let res = self
             .client
             .post(format!("{}{path}", self.base))
             .header("cookie", self.header())
             .header("origin", self.base.clone())
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", kind)
             .body(body)
             .send()
             .await
