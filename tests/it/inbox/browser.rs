@@ -462,6 +462,12 @@ async fn tab_through(c: &Client) -> Vec<Focused> {
     reached
 }
 
+/// Where the top of the element `css` is on the page, in CSS pixels.
+async fn top_of(c: &Client, css: &str) -> f64 {
+    let e = c.find(Locator::Css(css)).await.expect(css);
+    e.rectangle().await.expect("its rectangle").1
+}
+
 /// The layout shifts Chromium recorded since the page started (the Layout Instability API).
 async fn layout_shift(c: &Client) -> f64 {
     let v = c
@@ -522,13 +528,7 @@ async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing
 
     // Editing the draft says so under the box, and nothing below it moves.
     let approve = "button.primary[formaction$='/approve']";
-    let before = c
-        .find(Locator::Css(approve))
-        .await
-        .expect("approve")
-        .rectangle()
-        .await
-        .expect("rect");
+    let before = top_of(&c, approve).await;
     c.find(Locator::Css("#content"))
         .await
         .expect("box")
@@ -536,15 +536,9 @@ async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing
         .await
         .expect("type");
     wait_text(&c, ".edit-status", "Edited: not saved yet.").await;
-    let after = c
-        .find(Locator::Css(approve))
-        .await
-        .expect("approve")
-        .rectangle()
-        .await
-        .expect("rect");
+    let after = top_of(&c, approve).await;
     assert_eq!(
-        before.1, after.1,
+        before, after,
         "the buttons moved when the edit status appeared"
     );
 
