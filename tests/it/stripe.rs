@@ -9,7 +9,7 @@ mod billing;
 mod cli;
 mod data;
 mod errors;
-mod fake;
+pub mod fake;
 mod fixtures;
 mod isolation;
 mod offline;
@@ -68,7 +68,7 @@ pub fn settings(base: &str) -> StripeSettings {
     s
 }
 
-fn account_a() -> Account {
+pub fn account_a() -> Account {
     let mut a = Account {
         authorization: format!("Bearer {KEY_A}"),
         ..Account::default()
