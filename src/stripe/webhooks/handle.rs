@@ -7,6 +7,9 @@
 //! - `charge.refunded`, `customer.subscription.deleted`: a note on the customer's open ticket;
 //! - anything else: stored and acknowledged, nothing done.
 //!
+//! A ticket needs a desk customer: one linked to the event's Stripe customer, else the one with
+//! the email Stripe has for them (created if new), then linked.
+//!
 //! Delivery is at least once (SECURITY.md Q2): what Stripe must be asked (the disputed charge's
 //! customer) is asked first, then the effect and the event's `handled_at` are written in one
 //! transaction that holds the event's row, so a job run twice has one effect.
@@ -34,6 +37,8 @@ pub enum Action {
         subject: String,
         text: String,
         priority: Priority,
+        /// The Stripe customer's email and name, for a customer the desk does not know yet.
+        known_as: Option<(String, String)>,
     },
     /// A note on the customer's open ticket, if they have one.
     Note { customer: String, text: String },
@@ -63,7 +68,13 @@ impl StripeEventHandler {
         if event.handled_at.is_some() {
             return Ok(Done::with_note("handled already"));
         }
-        let action = self.action(&tenant, &event.kind, &event.payload).await?;
+        let mut action = self.action(&tenant, &event.kind, &event.payload).await?;
+        if let Action::Ticket {
+            customer, known_as, ..
+        } = &mut action
+        {
+            *known_as = self.stripe_customer(&tenant, customer).await?;
+        }
         let mut tx = db.begin(&tenant).await.map_err(transient)?;
         let event = store::lock_event(&mut tx, id).await.map_err(permanent)?;
         if event.handled_at.is_some() {
@@ -168,6 +179,30 @@ impl StripeEventHandler {
         )))
     }
 
+    /// The email and name Stripe has for the customer, for opening a ticket for a customer the
+    /// desk does not have yet; `None` when Stripe cannot say.
+    async fn stripe_customer(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<Option<(String, String)>, JobError> {
+        let Ok(stripe) = self.ctx.stripe() else {
+            return Ok(None);
+        };
+        let Ok(client) = stripe.client_for(self.ctx.db(), tenant).await else {
+            return Ok(None);
+        };
+        match api::customer(&client, id).await {
+            Ok(Some(c)) => Ok(c.email.clone().map(|email| {
+                let name = c.name.clone().unwrap_or_else(|| email.clone());
+                (email, name)
+            })),
+            Ok(None) => Ok(None),
+            Err(e) if e.is_retryable() => Err(JobError::Transient(e.to_string())),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// A charge of the tenant's; `None` when Stripe is not set up or the charge is gone.
     async fn charge(
         &self,
@@ -229,9 +264,17 @@ async fn apply(
             subject,
             text,
             priority,
+            known_as,
         } => {
-            let Some(c) = desk_customer(tx, customer).await? else {
-                return Ok((format!("no customer is linked to {customer}"), None));
+            let c = match (desk_customer(tx, customer).await?, known_as) {
+                (Some(c), _) => c,
+                (None, Some((email, name))) => match adopt(tx, customer, email, name).await? {
+                    Some(c) => c,
+                    None => return Ok((format!("no customer is linked to {customer}"), None)),
+                },
+                (None, None) => {
+                    return Ok((format!("no customer is linked to {customer}"), None));
+                }
             };
             if let Some(ticket) = open_ticket(tx, c.id).await? {
                 messages::store::add(tx, ticket, Sender::Note, text).await?;
@@ -261,6 +304,36 @@ async fn desk_customer(
         return Ok(None);
     }
     customers::store::find_by_stripe_id(tx, stripe_id).await
+}
+
+/// The desk's customer with the Stripe customer's email (created if new), linked to it when it
+/// is linked to nothing yet; `None` when the email is not one the desk takes, or the customer
+/// is linked to another Stripe customer.
+async fn adopt(
+    tx: &mut crate::TenantTx,
+    stripe_id: &str,
+    email: &str,
+    name: &str,
+) -> Result<Option<Customer>, StoreError> {
+    let Ok(id) = CustomerId::parse(stripe_id) else {
+        return Ok(None);
+    };
+    let c = match customers::store::find_or_create_by_email(tx, email, name).await {
+        Ok(c) => c,
+        Err(StoreError::Invalid { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match c.stripe_customer_id.as_deref() {
+        Some(linked) if linked == stripe_id => Ok(Some(c)),
+        Some(_) => Ok(None),
+        None => {
+            let update = customers::CustomerUpdate {
+                stripe_customer_id: Some(id),
+                ..Default::default()
+            };
+            Ok(Some(customers::store::update(tx, c.id, &update).await?))
+        }
+    }
 }
 
 /// The customer's newest open ticket, else their newest pending one.
@@ -330,6 +403,7 @@ fn dispute_action(dispute: &Value, charge: &str, customer: String) -> Action {
         ),
         priority: Priority::Urgent,
         customer,
+        known_as: None,
     }
 }
 
@@ -353,6 +427,7 @@ fn payment_failed_action(invoice: &Value, customer: String, failure: Option<Stri
         ),
         priority: Priority::High,
         customer,
+        known_as: None,
     }
 }
 

@@ -533,3 +533,34 @@ async fn secrets_rekey_reseals_a_webhook_secret_that_still_verifies() {
         .expect("request");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_failed_payment_of_a_customer_the_desk_does_not_know_opens_a_ticket_for_them() {
+    let h = hooks().await;
+    let invoice = data::invoice(
+        "in_Abob1",
+        "cus_Abob1",
+        1,
+        "BOB-0001",
+        1200,
+        "open",
+        data::Billed::default(),
+    );
+    let body = event("evt_bob1", "invoice.payment_failed", None, invoice);
+    let (status, _) = post(&h, &h.a_url, &body, signed(&[SECRET_A], now(), &body)).await;
+    assert_eq!(status, 200);
+    handle_events(&h.w).await;
+    let mut tx = h.w.t.db.begin(&h.w.a).await.expect("begin");
+    let bob = support_agent::customers::store::find_by_stripe_id(&mut tx, "cus_Abob1")
+        .await
+        .expect("lookup")
+        .expect("Bob, from Stripe's record, linked");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        (bob.email.as_str(), bob.name.as_str()),
+        ("bob@example.com", "Bob One")
+    );
+    let tickets = tickets_of(&h.w, &h.w.a, bob.id).await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].priority, Priority::High);
+}
