@@ -4,6 +4,7 @@
 
 pub mod chunk;
 pub mod embed;
+pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod reembed;
