@@ -89,7 +89,13 @@ fn dataset_name(data: &std::path::Path) -> String {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "data".into());
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -106,7 +112,10 @@ fn jsonl<T: for<'de> Deserialize<'de>>(path: PathBuf) -> anyhow::Result<Vec<T>> 
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let name = dataset_name(&args.data);
-    let db_name = args.db.clone().unwrap_or_else(|| format!("support_agent_kb_{name}"));
+    let db_name = args
+        .db
+        .clone()
+        .unwrap_or_else(|| format!("support_agent_kb_{name}"));
     let (owner, db) = bench_db::bench_db(&db_name).await?;
     if args.fresh {
         sqlx::query("TRUNCATE users CASCADE")
@@ -130,11 +139,17 @@ async fn main() -> anyhow::Result<()> {
         let key = |d: &Doc| {
             use sha2::Digest;
             let h = sha2::Sha256::digest(d.id.as_bytes());
-            (!judged.contains(&d.id), u64::from_le_bytes(h[..8].try_into().unwrap_or_default()))
+            (
+                !judged.contains(&d.id),
+                u64::from_le_bytes(h[..8].try_into().unwrap_or_default()),
+            )
         };
         corpus.sort_by_key(|d| key(d));
         corpus.truncate(max);
-        println!("using {} documents of the corpus (every judged one first)", corpus.len());
+        println!(
+            "using {} documents of the corpus (every judged one first)",
+            corpus.len()
+        );
     }
     // Ingest the corpus as Markdown files through the real ingestion path.
     // Rewritten every run (byte for byte the same, so unchanged files are skipped by hash).
@@ -167,14 +182,14 @@ async fn main() -> anyhow::Result<()> {
         Default::default()
     } else {
         ingest(
-        &db,
-        &embedder,
-        &tenant,
-        &[dir],
-        &IngestOptions::default(),
-        &indicatif::ProgressBar::hidden(),
-    )
-    .await?
+            &db,
+            &embedder,
+            &tenant,
+            &[dir],
+            &IngestOptions::default(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await?
     };
     println!(
         "ingested {} documents ({} unchanged), {} chunks in {:.1}s: {:.1} chunks/s overall; embedding {:.1}s \
@@ -244,7 +259,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let mut scores = Scores::default();
         for (q, v) in queries.iter().zip(&vectors) {
-            let docs = ranked_docs(&db, &tenant, &settings, embedder.model(), q, v, ranking).await?;
+            let docs =
+                ranked_docs(&db, &tenant, &settings, embedder.model(), q, v, ranking).await?;
             scores.add(&docs, &qrels[&q.id]);
         }
         let m = scores.means();
@@ -254,7 +270,17 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if args.latency_chunks > 0 {
-        latency(&owner, &db, &tenant, &settings, embedder.model(), &queries, &vectors, args.latency_chunks).await?;
+        latency(
+            &owner,
+            &db,
+            &tenant,
+            &settings,
+            embedder.model(),
+            &queries,
+            &vectors,
+            args.latency_chunks,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -276,48 +302,141 @@ fn rankings() -> Vec<(String, Ranking)> {
     use Fusion::{MinMax, Rrf, ZScore};
     use TextRanking::{Bm25, TsRank};
     let mut out: Vec<(String, Ranking)> = vec![
-        ("vectors only, chunks".into(), r(Bm25, Rrf, Chunks, 1.0, 0.0, 60.0)),
-        ("vectors only, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 1.0, 0.0, 60.0)),
-        ("ts_rank only, chunks".into(), r(TsRank, Rrf, Chunks, 0.0, 1.0, 60.0)),
-        ("BM25 only, chunks".into(), r(Bm25, Rrf, Chunks, 0.0, 1.0, 60.0)),
-        ("BM25 only, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 0.0, 1.0, 60.0)),
-        ("BM25 only, documents (sum of 2)".into(), r(Bm25, Rrf, DocumentSum2, 0.0, 1.0, 60.0)),
-        ("old default: ts_rank, RRF 1 : 0.1 k=5, chunks".into(), r(TsRank, Rrf, Chunks, 1.0, 0.1, 5.0)),
-        ("ts_rank, RRF 1 : 1 k=60, chunks".into(), r(TsRank, Rrf, Chunks, 1.0, 1.0, 60.0)),
-        ("ts_rank, RRF 1 : 1 k=60, documents (max)".into(), r(TsRank, Rrf, DocumentMax, 1.0, 1.0, 60.0)),
-        ("BM25, RRF 1 : 1 k=60, chunks".into(), r(Bm25, Rrf, Chunks, 1.0, 1.0, 60.0)),
-        ("BM25, RRF 1 : 1 k=60, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0)),
-        ("BM25, RRF 1 : 1 k=60, documents (sum of 2)".into(), r(Bm25, Rrf, DocumentSum2, 1.0, 1.0, 60.0)),
-        ("BM25, RRF 1 : 0.5 k=60, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 60.0)),
-        ("BM25, RRF 1 : 0.25 k=60, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 1.0, 0.25, 60.0)),
-        ("BM25, RRF 1 : 0.5 k=10, documents (max)".into(), r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 10.0)),
-        ("BM25, min-max 0.5 : 0.5, documents (max)".into(), r(Bm25, MinMax, DocumentMax, 0.5, 0.5, 60.0)),
-        ("BM25, min-max 0.7 : 0.3, documents (max)".into(), r(Bm25, MinMax, DocumentMax, 0.7, 0.3, 60.0)),
-        ("BM25, z-score 1 : 1, documents (max)".into(), r(Bm25, ZScore, DocumentMax, 1.0, 1.0, 60.0)),
-        ("BM25, z-score 1 : 0.5, documents (max)".into(), r(Bm25, ZScore, DocumentMax, 1.0, 0.5, 60.0)),
-        ("BM25, z-score 1 : 0.5, chunks".into(), r(Bm25, ZScore, Chunks, 1.0, 0.5, 60.0)),
-        ("BM25, z-score 1 : 0.3, chunks".into(), r(Bm25, ZScore, Chunks, 1.0, 0.3, 60.0)),
-        ("BM25, z-score 1 : 0.7, chunks".into(), r(Bm25, ZScore, Chunks, 1.0, 0.7, 60.0)),
-        ("BM25, z-score 1 : 0.3, documents (max)".into(), r(Bm25, ZScore, DocumentMax, 1.0, 0.3, 60.0)),
-        ("BM25, z-score 1 : 0.7, documents (max)".into(), r(Bm25, ZScore, DocumentMax, 1.0, 0.7, 60.0)),
-        ("BM25, min-max 0.8 : 0.2, documents (max)".into(), r(Bm25, MinMax, DocumentMax, 0.8, 0.2, 60.0)),
-        ("BM25, min-max 0.7 : 0.3, chunks".into(), r(Bm25, MinMax, Chunks, 0.7, 0.3, 60.0)),
-        ("BM25, RRF 1 : 0.5 k=60, chunks".into(), r(Bm25, Rrf, Chunks, 1.0, 0.5, 60.0)),
-        ("ts_rank, z-score 1 : 0.5, chunks".into(), r(TsRank, ZScore, Chunks, 1.0, 0.5, 60.0)),
+        (
+            "vectors only, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 0.0, 60.0),
+        ),
+        (
+            "vectors only, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.0, 60.0),
+        ),
+        (
+            "ts_rank only, chunks".into(),
+            r(TsRank, Rrf, Chunks, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, chunks".into(),
+            r(Bm25, Rrf, Chunks, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, documents (sum of 2)".into(),
+            r(Bm25, Rrf, DocumentSum2, 0.0, 1.0, 60.0),
+        ),
+        (
+            "old default: ts_rank, RRF 1 : 0.1 k=5, chunks".into(),
+            r(TsRank, Rrf, Chunks, 1.0, 0.1, 5.0),
+        ),
+        (
+            "ts_rank, RRF 1 : 1 k=60, chunks".into(),
+            r(TsRank, Rrf, Chunks, 1.0, 1.0, 60.0),
+        ),
+        (
+            "ts_rank, RRF 1 : 1 k=60, documents (max)".into(),
+            r(TsRank, Rrf, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, documents (sum of 2)".into(),
+            r(Bm25, Rrf, DocumentSum2, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.25 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.25, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=10, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 10.0),
+        ),
+        (
+            "BM25, min-max 0.5 : 0.5, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.5, 0.5, 60.0),
+        ),
+        (
+            "BM25, min-max 0.7 : 0.3, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.7, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 1, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.5, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.5, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.3, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.7, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.7, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.3, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.7, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.7, 60.0),
+        ),
+        (
+            "BM25, min-max 0.8 : 0.2, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.8, 0.2, 60.0),
+        ),
+        (
+            "BM25, min-max 0.7 : 0.3, chunks".into(),
+            r(Bm25, MinMax, Chunks, 0.7, 0.3, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=60, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 0.5, 60.0),
+        ),
+        (
+            "ts_rank, z-score 1 : 0.5, chunks".into(),
+            r(TsRank, ZScore, Chunks, 1.0, 0.5, 60.0),
+        ),
     ];
     let mut agree = r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0);
     agree.agreement = true;
-    out.push(("BM25, RRF 1 : 1 × agreement k=60, documents (max)".into(), agree));
+    out.push((
+        "BM25, RRF 1 : 1 × agreement k=60, documents (max)".into(),
+        agree,
+    ));
     let mut agree = r(Bm25, ZScore, DocumentMax, 1.0, 0.5, 60.0);
     agree.agreement = true;
-    out.push(("BM25, z-score 1 : 0.5 × agreement, documents (max)".into(), agree));
+    out.push((
+        "BM25, z-score 1 : 0.5 × agreement, documents (max)".into(),
+        agree,
+    ));
     for w in [2.0, 3.0] {
         let mut t = r(Bm25, Rrf, DocumentMax, 0.0, 1.0, 60.0);
         t.title_weight = w;
         out.push((format!("BM25 only, title × {w}, documents (max)"), t));
         let mut t = r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0);
         t.title_weight = w;
-        out.push((format!("BM25, RRF 1 : 1 k=60, title × {w}, documents (max)"), t));
+        out.push((
+            format!("BM25, RRF 1 : 1 k=60, title × {w}, documents (max)"),
+            t,
+        ));
     }
     out.push(("**default**".into(), base));
     out
@@ -414,16 +533,19 @@ async fn latency(
         .fetch_one(owner)
         .await?;
     for (name, ranking) in [
-        ("old default", Ranking {
-            text_ranking: TextRanking::TsRank,
-            fusion: Fusion::Rrf,
-            aggregate: Aggregate::Chunks,
-            vector_weight: 1.0,
-            text_weight: 0.1,
-            rrf_k: 5.0,
-            title_weight: 1.0,
-            agreement: false,
-        }),
+        (
+            "old default",
+            Ranking {
+                text_ranking: TextRanking::TsRank,
+                fusion: Fusion::Rrf,
+                aggregate: Aggregate::Chunks,
+                vector_weight: 1.0,
+                text_weight: 0.1,
+                rrf_k: 5.0,
+                title_weight: 1.0,
+                agreement: false,
+            },
+        ),
         ("default", DEFAULT_RANKING),
     ] {
         let mut times = Vec::new();

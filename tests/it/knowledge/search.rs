@@ -314,7 +314,10 @@ async fn bm25_weighs_words_by_their_rarity_among_the_tenants_own_chunks_only() {
     assert_eq!(before, after);
     // B's own ranking sees its statistics: every document has every query word but one.
     let b_hits = text_only(&t.db, &b, query, 10).await;
-    assert!(b_hits.iter().all(|(name, _)| name.starts_with("zx")), "{b_hits:?}");
+    assert!(
+        b_hits.iter().all(|(name, _)| name.starts_with("zx")),
+        "{b_hits:?}"
+    );
 }
 
 #[tokio::test]
@@ -340,7 +343,10 @@ async fn one_long_document_does_not_fill_the_results() {
         );
     }
     let report = ingest(&t.db, &a, &[dir.path()], false).await;
-    assert!(report.chunks >= 10, "the long document has many chunks: {report:?}");
+    assert!(
+        report.chunks >= 10,
+        "the long document has many chunks: {report:?}"
+    );
     let hits = search(
         &t.db,
         &WordHashEmbedder,
@@ -385,7 +391,11 @@ async fn every_ranking_variant_runs_on_both_paths() {
     ingest(&t.db, &a, &[dir.path()], false).await;
     for text in [TextRanking::TsRank, TextRanking::Bm25] {
         for fusion in [Fusion::Rrf, Fusion::MinMax, Fusion::ZScore] {
-            for aggregate in [Aggregate::Chunks, Aggregate::DocumentMax, Aggregate::DocumentSum2] {
+            for aggregate in [
+                Aggregate::Chunks,
+                Aggregate::DocumentMax,
+                Aggregate::DocumentSum2,
+            ] {
                 for exact_max_chunks in [10_000, 0] {
                     let settings = SearchSettings {
                         kb_text_ranking: text,
@@ -400,7 +410,10 @@ async fn every_ranking_variant_runs_on_both_paths() {
                             .await
                             .unwrap_or_else(|e| panic!("{text:?} {fusion:?} {aggregate:?}: {e}"));
                         assert!(hits.len() <= 3);
-                        assert!(!hits.is_empty(), "{text:?} {fusion:?} {aggregate:?} {query}");
+                        assert!(
+                            !hits.is_empty(),
+                            "{text:?} {fusion:?} {aggregate:?} {query}"
+                        );
                     }
                 }
             }
