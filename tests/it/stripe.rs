@@ -8,7 +8,7 @@
 mod cli;
 mod data;
 mod errors;
-mod fake;
+pub mod fake;
 mod fixtures;
 mod isolation;
 mod retries;
@@ -65,7 +65,7 @@ pub fn settings(base: &str) -> StripeSettings {
     s
 }
 
-fn account_a() -> Account {
+pub fn account_a() -> Account {
     let mut a = Account {
         authorization: format!("Bearer {KEY_A}"),
         ..Account::default()
