@@ -296,6 +296,35 @@ fn customer_panel(
                     h3 { "Open disputes" }
                     @if o.open_disputes.is_empty() { p.muted { "None." } }
                     ul { @for d in &o.open_disputes { li { (d.amount_formatted) " · " (d.status) " · " (d.reason) } } }
+                    h3 { "Subscriptions" }
+                    @if o.subscriptions.is_empty() { p.muted { "None." } }
+                    ul.subscriptions { @for sub in &o.subscriptions { li {
+                        strong { (sub.name) } " · " (sub.amount_formatted)
+                        @if let Some(i) = &sub.interval { " / " (i) }
+                        " · " (sub.status)
+                        @if let Some(end) = sub.access_ends_at { " · " strong { "access ends " (when(end)) } }
+                        @else if let Some(renews) = sub.current_period_end { " · renews " (when(renews)) }
+                        @if let Some(trial) = sub.trial_end { " · trial until " (when(trial)) }
+                    } } }
+                    h3 { "Last failed payment" }
+                    @match &o.last_failed_payment {
+                        None => { p.muted { "None." } }
+                        Some(f) => { p.failed-payment {
+                            (f.amount_formatted) " · " (when(f.at))
+                            @if let Some(code) = &f.failure_code { " · " code { (code) } }
+                            @if let Some(m) = &f.failure_message { " · " (m) }
+                            @if let Some(b) = &f.brand { " · " (b) }
+                            @if let Some(l) = &f.last4 { " ····" (l) }
+                        } }
+                    }
+                    h3 { "Unpaid invoices" }
+                    @if o.unpaid_invoices.is_empty() { p.muted { "None." } }
+                    ul.invoices { @for inv in &o.unpaid_invoices { li {
+                        (inv.number.as_deref().unwrap_or(inv.id.as_str())) " · " (inv.amount_due_formatted) " due"
+                        " · " (inv.status.as_deref().unwrap_or("—"))
+                        " · " (inv.attempt_count) " attempts"
+                        @if let Some(next) = inv.next_payment_attempt { " · next try " (when(next)) }
+                    } } }
                 }
             }
         }

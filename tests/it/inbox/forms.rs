@@ -222,6 +222,37 @@ async fn stripe_connects_with_a_restricted_key_shows_its_hint_only_feeds_the_cus
     for d in &overview.open_disputes {
         assert!(panel.contains(&d.reason), "dispute {}", d.reason);
     }
+    // Billing (I1): the subscriptions with when access ends, the last failed payment, the
+    // unpaid invoices.
+    assert!(!overview.subscriptions.is_empty(), "Ada subscribes");
+    for sub in &overview.subscriptions {
+        assert!(panel.contains(&sub.name), "subscription {}", sub.name);
+        if let Some(end) = sub.access_ends_at {
+            let shown = format!("access ends {}", end.format("%Y-%m-%d"));
+            assert!(panel.contains(&shown), "{shown} in {panel}");
+        }
+    }
+    assert!(
+        overview
+            .subscriptions
+            .iter()
+            .any(|s| s.access_ends_at.is_some()),
+        "one is set to end"
+    );
+    let failed = overview
+        .last_failed_payment
+        .as_ref()
+        .expect("Ada's failed charge");
+    assert!(panel.contains(&failed.amount_formatted), "{panel}");
+    if let Some(code) = &failed.failure_code {
+        assert!(panel.contains(code.as_str()), "{code} in {panel}");
+    }
+    assert!(!overview.unpaid_invoices.is_empty(), "Ada owes an invoice");
+    for inv in &overview.unpaid_invoices {
+        let label = inv.number.as_deref().unwrap_or(inv.id.as_str());
+        assert!(panel.contains(label), "invoice {label}");
+        assert!(panel.contains(&format!("{} due", inv.amount_due_formatted)));
+    }
 
     let off = b.post("/settings/stripe/disconnect", &[]).await;
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
