@@ -45,6 +45,11 @@ struct Args {
     /// hidden), instead of each client calling again as soon as its reply arrives.
     #[arg(long)]
     rate: Option<f64>,
+    /// The protocol revision the MCP calls speak: `2025-11-25` (the `MCP-Protocol-Version`
+    /// header only) or `2026-07-28` (also the `_meta` protocol version and capabilities, and the
+    /// `Mcp-Method` / `Mcp-Name` headers).
+    #[arg(long, default_value = "2025-11-25")]
+    protocol: String,
     #[command(flatten)]
     jwt: JwtSettings,
 }
@@ -123,6 +128,7 @@ async fn client(
     tool: Arc<str>,
     customers: u32,
     plan: Plan,
+    protocol: Arc<str>,
 ) -> (Vec<u32>, u64) {
     let Plan {
         warm_until,
@@ -141,8 +147,15 @@ async fn client(
             let mut rng = rand::rng();
             let i = rng.random_range(0..tenants.tokens.len());
             id += 1;
-            let params =
+            let mut params =
                 json!({"name": &*tool, "arguments": arguments(&tool, customers, &mut rng)});
+            if &*protocol >= "2026-07-28" {
+                params["_meta"] = json!({
+                    "io.modelcontextprotocol/protocolVersion": &*protocol,
+                    "io.modelcontextprotocol/clientInfo": {"name": "mcp_bench", "version": "1"},
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                });
+            }
             let status = ["open", "pending", "solved", "closed"][rng.random_range(0..4)];
             (
                 tenants.tokens[i].clone(),
@@ -162,14 +175,17 @@ async fn client(
         let ok = if tool.starts_with("rest:") {
             rest(&http, &url, &tool, &token, ticket, status).await
         } else {
-            let res = http
+            let mut req = http
                 .post(&*url)
                 .bearer_auth(token)
                 .header("Accept", "application/json, text/event-stream")
-                .header("MCP-Protocol-Version", "2025-11-25")
-                .json(&body)
-                .send()
-                .await;
+                .header("MCP-Protocol-Version", &*protocol);
+            if &*protocol >= "2026-07-28" {
+                req = req
+                    .header("Mcp-Method", "tools/call")
+                    .header("Mcp-Name", &*tool);
+            }
+            let res = req.json(&body).send().await;
             match res {
                 Ok(r) if r.status().is_success() => r
                     .json::<serde_json::Value>()
@@ -237,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let tenants = Arc::new(Tenants { tokens, tickets });
     let url: Arc<str> = args.url.clone().into();
+    let protocol: Arc<str> = args.protocol.clone().into();
     let load = args
         .rate
         .map_or("closed loop".to_owned(), |r| format!("{r} calls/s offered"));
@@ -271,6 +288,7 @@ async fn main() -> anyhow::Result<()> {
                         tool.clone(),
                         args.customers,
                         plan,
+                        protocol.clone(),
                     );
                     tokio::spawn(c)
                 })
