@@ -30,6 +30,7 @@ PY_PORT=${PY_PORT:-18082}
 POOL=${DATABASE_MAX_CONNECTIONS:-16}
 DB=support_agent_bench
 BIN=${BIN:-target/release/support-agent}
+MCP_BENCH=${MCP_BENCH:-target/release/examples/mcp_bench}
 OUT=target/bench-mcp-wrk
 mkdir -p "$OUT"
 
@@ -101,7 +102,7 @@ run_wrk python "$PY_PORT" 2 >/dev/null
 
 echo
 echo "load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(nproc) cores;" \
-  "other busy processes: $(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1>10 && $2!="wrk" && $2!="support-agent" && $2!="python" && $2!="postgres" {printf "%s(%s%%) ", $2, $1}')"
+  "other busy processes: $(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1>10 && $2!="wrk" && $2!="support-agent" && $2!="python" && $2!="postgres" && $2!="ps" {printf "%s(%s%%) ", $2, $1}')"
 echo
 echo "| run | server | calls/s | p50 ms | p99 ms | failed |"
 echo "|---|---|---:|---:|---:|---:|"
@@ -140,10 +141,10 @@ done
 awk '/^rust/{c+=$2; n++} END{printf "%s", c/n}' "$OUT/runs.txt" >"$OUT/rust-mean"
 awk -v r="$(cat "$OUT/rust-mean")" '$1=="simple"||$1=="prepared" {printf "server / pgbench %s: %.0f%%\n", $1, 100*r/$2}' "$OUT/summary.txt"
 
-if [ -x target/release/examples/mcp_bench ] && [ "$RATE" != 0 ]; then
+if [ -x "$MCP_BENCH" ] && [ "$RATE" != 0 ]; then
   echo
   echo "open loop, $RATE calls/s offered by 64 clients (examples/mcp_bench, random tenants):"
-  target/release/examples/mcp_bench --url "http://127.0.0.1:$RUST_PORT/mcp" \
+  "$MCP_BENCH" --url "http://127.0.0.1:$RUST_PORT/mcp" \
     --tenants target/bench-tenants.txt --seconds "$SECS" --concurrency 64 --rate "$RATE" \
     --tools lookup_customer --protocol 2026-07-28 | tail -n 1
 fi

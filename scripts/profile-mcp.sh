@@ -69,16 +69,19 @@ if bad:
 PY
 }
 drive 200 "$CONNS"           # warm-up, not counted: pool connections, statement caches
-callgrind_control -i on "$pid" >/dev/null
+callgrind_control -i on "$pid" >/dev/null 2>&1
 drive "$CALLS" "$CONNS"
-callgrind_control -d "$pid" >/dev/null
-callgrind_control -i off "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null 2>&1
+callgrind_control -i off "$pid" >/dev/null 2>&1
 sleep 1
 out=$(ls -t "$OUT"/callgrind.out.* 2>/dev/null | head -n 1 || true)
 [ -n "$out" ] || out="$OUT/callgrind.out"
 total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 echo "instructions: $total for $CALLS calls = $((total / CALLS)) per call ($out)"
-callgrind_annotate --inclusive=no "$out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$TOP" >"$OUT/self.txt"
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$TOP" >"$OUT/inclusive.txt"
+callgrind_annotate --inclusive=no "$out" 2>/dev/null >"$OUT/self-all.txt" || true
+callgrind_annotate --inclusive=yes "$out" 2>/dev/null >"$OUT/inclusive-all.txt" || true
+callgrind_annotate --tree=caller "$out" 2>/dev/null >"$OUT/callers-all.txt" || true
+grep -E '^ *[0-9,]+ \(' "$OUT/self-all.txt" | sed -n "2,$((TOP + 1))p" >"$OUT/self.txt" || true
+grep -E '^ *[0-9,]+ \(' "$OUT/inclusive-all.txt" | sed -n "2,$((TOP + 1))p" >"$OUT/inclusive.txt" || true
 echo "-- self --"; cat "$OUT/self.txt"
 echo "-- inclusive --"; cat "$OUT/inclusive.txt"
