@@ -216,6 +216,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> anyhow::Result<()> {
     load_dotenv()?;
+    // reqwest needs a rustls provider for any client, plain HTTP included.
+    support_agent::tls::install_crypto_provider();
     let args = Args::parse();
     let auth = JwtAuth::from_settings(&args.jwt)?;
     let ids = std::fs::read_to_string(&args.tenants)?;
@@ -232,7 +234,6 @@ async fn main() -> anyhow::Result<()> {
     let mut tickets = Vec::with_capacity(tokens.len());
     if args.tools.iter().any(|t| t == "rest:add_message") {
         // One ticket of each tenant to write messages on.
-        support_agent::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         for token in &tokens {
             let page: serde_json::Value = http
