@@ -1,9 +1,14 @@
-//! Retrieval quality on StackFAQ (BEIR layout) with the built-in model: recall@1/5/10 and
-//! nDCG@10 for vectors only, full text only, and fused with several weights; and ingestion
-//! throughput (chunks/s, embedding vs database time).
+//! Retrieval quality on any BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels.tsv) with the
+//! built-in model, through the real ingestion and search path: recall@1/5/10 and nDCG@10 for
+//! each candidate ranking (vectors only, full text only, fused several ways), ingestion
+//! throughput, and the search statement's latency for a tenant of `--latency-chunks` chunks.
 //!
 //!     bash scripts/fetch-model.sh
 //!     cargo run --release --example kb_quality -- --data ../shared/data/stackfaq
+//!     cargo run --release --example kb_quality -- --data ../shared/data/scifact-train
+//!
+//! Each dataset is ingested once into its own scratch database (`support_agent_kb_<folder>`)
+//! and reused by later runs (unchanged files are skipped by their hashes).
 
 #[path = "support/bench_db.rs"]
 #[allow(dead_code)]
@@ -17,7 +22,9 @@ use clap::Parser;
 use serde::Deserialize;
 use support_agent::Tenant;
 use support_agent::knowledge::embed::{Embedder, LocalEmbedder};
-use support_agent::knowledge::store::{self, SearchQuery};
+use support_agent::knowledge::eval::{self, Judgements, Scores};
+use support_agent::knowledge::search::{DEFAULT_RANKING, SearchSettings};
+use support_agent::knowledge::store::{self, Aggregate, Fusion, Ranking, TextRanking};
 use support_agent::knowledge::{IngestOptions, ingest};
 use support_agent::users::{self, NewUser};
 
@@ -27,8 +34,33 @@ struct Args {
     data: PathBuf,
     #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
     model_dir: PathBuf,
-    #[arg(long, default_value = "support_agent_kb_quality")]
-    db: String,
+    /// Scratch database; by default `support_agent_kb_<folder name>`, one per dataset.
+    #[arg(long)]
+    db: Option<String>,
+    /// Only the first this many judged queries.
+    #[arg(long)]
+    max_queries: Option<usize>,
+    /// Print the plan of the default search for the first query.
+    #[arg(long)]
+    explain: bool,
+    /// Search what an earlier run ingested, without ingesting (e.g. while one still runs).
+    #[arg(long)]
+    skip_ingest: bool,
+    /// Ingest only (the corpus is then reused by later runs).
+    #[arg(long)]
+    ingest_only: bool,
+    /// Ingest only this many documents: every judged document first, then the others in a
+    /// fixed pseudo-random order (so a larger value later adds to the same scratch database).
+    /// The figures are then for that part of the corpus, not the whole.
+    #[arg(long)]
+    max_docs: Option<usize>,
+    /// Only the rankings whose label contains this text (or one of several, `a|b`).
+    #[arg(long)]
+    only: Option<String>,
+    /// Also time the default search statement for a tenant holding this many of the corpus's
+    /// chunks (copied, with their vectors, from the first documents); 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    latency_chunks: i64,
     /// Start from an empty database, to measure ingestion (otherwise the corpus, unchanged since
     /// the last run, is skipped by its content hashes).
     #[arg(long)]
@@ -50,6 +82,23 @@ struct Query {
     text: String,
 }
 
+/// The dataset folder's name, lower-cased, with anything but letters and digits as `_`.
+fn dataset_name(data: &std::path::Path) -> String {
+    let name = std::fs::canonicalize(data)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "data".into());
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn jsonl<T: for<'de> Deserialize<'de>>(path: PathBuf) -> anyhow::Result<Vec<T>> {
     let text = std::fs::read_to_string(path)?;
     Ok(text
@@ -62,30 +111,56 @@ fn jsonl<T: for<'de> Deserialize<'de>>(path: PathBuf) -> anyhow::Result<Vec<T>> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (owner, db) = bench_db::bench_db(&args.db).await?;
+    let name = dataset_name(&args.data);
+    let db_name = args
+        .db
+        .clone()
+        .unwrap_or_else(|| format!("support_agent_kb_{name}"));
+    let (owner, db) = bench_db::bench_db(&db_name).await?;
     if args.fresh {
         sqlx::query("TRUNCATE users CASCADE")
             .execute(&owner)
             .await?;
     }
     let embedder = LocalEmbedder::load(&args.model_dir)?;
-    let corpus: Vec<Doc> = jsonl(args.data.join("corpus.jsonl"))?;
+    let mut corpus: Vec<Doc> = jsonl(args.data.join("corpus.jsonl"))?;
     let queries: Vec<Query> = jsonl(args.data.join("queries.jsonl"))?;
-    let qrels: HashMap<String, String> = std::fs::read_to_string(args.data.join("qrels.tsv"))?
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split('\t');
-            let (q, d) = (f.next()?, f.next()?);
-            (q != "query-id").then(|| (q.to_owned(), d.to_owned()))
-        })
+    let qrels: HashMap<String, Judgements> =
+        eval::parse_qrels(&std::fs::read_to_string(args.data.join("qrels.tsv"))?);
+    let queries: Vec<Query> = queries
+        .into_iter()
+        .filter(|q| qrels.contains_key(&q.id))
+        .take(args.max_queries.unwrap_or(usize::MAX))
         .collect();
 
+    if let Some(max) = args.max_docs {
+        let judged: std::collections::HashSet<&String> =
+            qrels.values().flat_map(|j| j.keys()).collect();
+        let key = |d: &Doc| {
+            use sha2::Digest;
+            let h = sha2::Sha256::digest(d.id.as_bytes());
+            (
+                !judged.contains(&d.id),
+                u64::from_le_bytes(h[..8].try_into().unwrap_or_default()),
+            )
+        };
+        corpus.sort_by_key(|d| key(d));
+        corpus.truncate(max);
+        println!(
+            "using {} documents of the corpus (every judged one first)",
+            corpus.len()
+        );
+    }
     // Ingest the corpus as Markdown files through the real ingestion path.
-    let dir = std::env::temp_dir().join("support-agent-kb-quality");
-    std::fs::create_dir_all(&dir)?;
-    for d in &corpus {
-        let text = format!("# {}\n\n{}\n", d.title, d.text);
-        std::fs::write(dir.join(format!("{}.md", d.id)), text)?;
+    // Rewritten every run (byte for byte the same, so unchanged files are skipped by hash).
+    let dir = std::env::temp_dir().join(format!("support-agent-kb-{name}"));
+    if !args.skip_ingest {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        for d in &corpus {
+            let text = format!("# {}\n\n{}\n", d.title, d.text);
+            std::fs::write(dir.join(format!("{}.md", d.id)), text)?;
+        }
     }
     let email = "quality@bench.example.com";
     let existing: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
@@ -103,15 +178,19 @@ async fn main() -> anyhow::Result<()> {
             users::store::create(&db, &new).await?.0
         }
     };
-    let report = ingest(
-        &db,
-        &embedder,
-        &tenant,
-        &[dir],
-        &IngestOptions::default(),
-        &indicatif::ProgressBar::hidden(),
-    )
-    .await?;
+    let report = if args.skip_ingest {
+        Default::default()
+    } else {
+        ingest(
+            &db,
+            &embedder,
+            &tenant,
+            &[dir],
+            &IngestOptions::default(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await?
+    };
     println!(
         "ingested {} documents ({} unchanged), {} chunks in {:.1}s: {:.1} chunks/s overall; embedding {:.1}s \
         ({:.1} chunks/s), database {:.2}s ({:.0} chunks/s)",
@@ -126,6 +205,30 @@ async fn main() -> anyhow::Result<()> {
         report.chunks as f64 / report.db_seconds
     );
 
+    if args.ingest_only {
+        return Ok(());
+    }
+    // Only the queries whose judged documents are all in the tenant's knowledge base (all of
+    // them once the whole corpus is in).
+    let present: std::collections::HashSet<String> = {
+        let mut tx = db.begin(&tenant).await?;
+        let docs = store::list(&mut tx).await?;
+        tx.commit().await?;
+        docs.iter()
+            .filter_map(|d| std::path::Path::new(&d.source).file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    };
+    let total = queries.len();
+    let queries: Vec<Query> = queries
+        .into_iter()
+        .filter(|q| qrels[&q.id].keys().all(|d| present.contains(d)))
+        .collect();
+    println!(
+        "{} documents in the knowledge base; {} of {total} queries have every judged document there",
+        present.len(),
+        queries.len()
+    );
     let texts: Vec<String> = queries.iter().map(|q| q.text.clone()).collect();
     let started = Instant::now();
     let vectors = embedder.embed_blocking(&texts)?;
@@ -135,90 +238,337 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let configs: [(&str, f64, f64, f64); 12] = [
-        ("vectors only", 1.0, 0.0, 60.0),
-        ("full text only", 0.0, 1.0, 60.0),
-        ("fused 1 : 1, k=60 (plain RRF)", 1.0, 1.0, 60.0),
-        ("fused 1 : 0.5, k=60", 1.0, 0.5, 60.0),
-        ("fused 1 : 0.25, k=60", 1.0, 0.25, 60.0),
-        ("fused 1 : 0.1, k=60", 1.0, 0.1, 60.0),
-        ("fused 1 : 0.05, k=60", 1.0, 0.05, 60.0),
-        ("fused 1 : 0.25, k=20", 1.0, 0.25, 20.0),
-        ("fused 1 : 0.1, k=10", 1.0, 0.1, 10.0),
-        ("fused 1 : 0.05, k=10", 1.0, 0.05, 10.0),
-        ("fused 1 : 0.1, k=5", 1.0, 0.1, 5.0),
-        ("fused 1 : 0.05, k=5", 1.0, 0.05, 5.0),
-    ];
+    let settings = SearchSettings::default();
+    if args.explain {
+        let mut tx = db.begin(&tenant).await?;
+        let query = settings.query(&queries[0].text, &vectors[0], embedder.model(), 5);
+        for line in store::explain(&mut tx, &query).await? {
+            println!("  {line}");
+        }
+        tx.commit().await?;
+    }
     println!("| ranking | recall@1 | recall@5 | recall@10 | nDCG@10 |");
     println!("|---|---|---|---|---|");
-    for (name, vw, tw, k) in configs {
-        let (mut r1, mut r5, mut r10, mut ndcg) = (0.0, 0.0, 0.0, 0.0);
-        for (q, v) in queries.iter().zip(&vectors) {
-            let Some(relevant) = qrels.get(&q.id) else {
-                continue;
-            };
-            let docs = ranked_docs(&db, &tenant, &embedder, q, v, vw, tw, k).await?;
-            if let Some(rank) = docs.iter().position(|d| d == relevant) {
-                r1 += f64::from(u8::from(rank < 1));
-                r5 += f64::from(u8::from(rank < 5));
-                r10 += f64::from(u8::from(rank < 10));
-                if rank < 10 {
-                    ndcg += 1.0 / ((rank + 2) as f64).log2();
-                }
-            }
+    for (name, ranking) in rankings() {
+        if args
+            .only
+            .as_deref()
+            .is_some_and(|o| !o.split('|').any(|part| name.contains(part)))
+        {
+            continue;
         }
-        let n = queries.iter().filter(|q| qrels.contains_key(&q.id)).count() as f64;
+        let mut scores = Scores::default();
+        for (q, v) in queries.iter().zip(&vectors) {
+            let docs =
+                ranked_docs(&db, &tenant, &settings, embedder.model(), q, v, ranking).await?;
+            scores.add(&docs, &qrels[&q.id]);
+        }
+        let m = scores.means();
         println!(
             "| {name} | {:.4} | {:.4} | {:.4} | {:.4} |",
-            r1 / n,
-            r5 / n,
-            r10 / n,
-            ndcg / n
+            m.recall_1, m.recall_5, m.recall_10, m.ndcg_10
         );
+    }
+    if args.latency_chunks > 0 {
+        latency(
+            &owner,
+            &db,
+            &tenant,
+            &settings,
+            embedder.model(),
+            &queries,
+            &vectors,
+            args.latency_chunks,
+        )
+        .await?;
     }
     Ok(())
 }
 
+/// The rankings compared, each with the label its table row gets.
+fn rankings() -> Vec<(String, Ranking)> {
+    let base = DEFAULT_RANKING;
+    let r = |text_ranking, fusion, aggregate, vw, tw, k| Ranking {
+        text_ranking,
+        fusion,
+        aggregate,
+        vector_weight: vw,
+        text_weight: tw,
+        rrf_k: k,
+        title_weight: 1.0,
+        agreement: false,
+    };
+    use Aggregate::{Chunks, DocumentMax, DocumentSum2};
+    use Fusion::{MinMax, Rrf, ZScore};
+    use TextRanking::{Bm25, TsRank};
+    let mut out: Vec<(String, Ranking)> = vec![
+        (
+            "vectors only, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 0.0, 60.0),
+        ),
+        (
+            "vectors only, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.0, 60.0),
+        ),
+        (
+            "ts_rank only, chunks".into(),
+            r(TsRank, Rrf, Chunks, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, chunks".into(),
+            r(Bm25, Rrf, Chunks, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 0.0, 1.0, 60.0),
+        ),
+        (
+            "BM25 only, documents (sum of 2)".into(),
+            r(Bm25, Rrf, DocumentSum2, 0.0, 1.0, 60.0),
+        ),
+        (
+            "old default: ts_rank, RRF 1 : 0.1 k=5, chunks".into(),
+            r(TsRank, Rrf, Chunks, 1.0, 0.1, 5.0),
+        ),
+        (
+            "ts_rank, RRF 1 : 1 k=60, chunks".into(),
+            r(TsRank, Rrf, Chunks, 1.0, 1.0, 60.0),
+        ),
+        (
+            "ts_rank, RRF 1 : 1 k=60, documents (max)".into(),
+            r(TsRank, Rrf, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 1 k=60, documents (sum of 2)".into(),
+            r(Bm25, Rrf, DocumentSum2, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.25 k=60, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.25, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=10, documents (max)".into(),
+            r(Bm25, Rrf, DocumentMax, 1.0, 0.5, 10.0),
+        ),
+        (
+            "BM25, min-max 0.5 : 0.5, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.5, 0.5, 60.0),
+        ),
+        (
+            "BM25, min-max 0.7 : 0.3, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.7, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 1, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 1.0, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.5, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.5, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.5, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.3, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.7, chunks".into(),
+            r(Bm25, ZScore, Chunks, 1.0, 0.7, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.3, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.3, 60.0),
+        ),
+        (
+            "BM25, z-score 1 : 0.7, documents (max)".into(),
+            r(Bm25, ZScore, DocumentMax, 1.0, 0.7, 60.0),
+        ),
+        (
+            "BM25, min-max 0.8 : 0.2, documents (max)".into(),
+            r(Bm25, MinMax, DocumentMax, 0.8, 0.2, 60.0),
+        ),
+        (
+            "BM25, min-max 0.7 : 0.3, chunks".into(),
+            r(Bm25, MinMax, Chunks, 0.7, 0.3, 60.0),
+        ),
+        (
+            "BM25, RRF 1 : 0.5 k=60, chunks".into(),
+            r(Bm25, Rrf, Chunks, 1.0, 0.5, 60.0),
+        ),
+        (
+            "ts_rank, z-score 1 : 0.5, chunks".into(),
+            r(TsRank, ZScore, Chunks, 1.0, 0.5, 60.0),
+        ),
+    ];
+    let mut agree = r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0);
+    agree.agreement = true;
+    out.push((
+        "BM25, RRF 1 : 1 × agreement k=60, documents (max)".into(),
+        agree,
+    ));
+    let mut agree = r(Bm25, ZScore, DocumentMax, 1.0, 0.5, 60.0);
+    agree.agreement = true;
+    out.push((
+        "BM25, z-score 1 : 0.5 × agreement, documents (max)".into(),
+        agree,
+    ));
+    for w in [2.0, 3.0] {
+        let mut t = r(Bm25, Rrf, DocumentMax, 0.0, 1.0, 60.0);
+        t.title_weight = w;
+        out.push((format!("BM25 only, title × {w}, documents (max)"), t));
+        let mut t = r(Bm25, Rrf, DocumentMax, 1.0, 1.0, 60.0);
+        t.title_weight = w;
+        out.push((
+            format!("BM25, RRF 1 : 1 k=60, title × {w}, documents (max)"),
+            t,
+        ));
+    }
+    out.push(("**default**".into(), base));
+    out
+}
+
 /// The first ten distinct corpus ids among the top chunks.
-#[allow(clippy::too_many_arguments)]
 async fn ranked_docs(
     db: &support_agent::Db,
     tenant: &Tenant,
-    embedder: &LocalEmbedder,
+    settings: &SearchSettings,
+    model: &str,
     q: &Query,
     v: &[f32],
-    vector_weight: f64,
-    text_weight: f64,
-    rrf_k: f64,
+    ranking: Ranking,
 ) -> anyhow::Result<Vec<String>> {
+    let mut query = settings.query(&q.text, v, model, 20);
+    query.ranking = ranking;
     let mut tx = db.begin(tenant).await?;
-    let hits = store::search(
-        &mut tx,
-        &SearchQuery {
-            text: &q.text,
-            embedding: v,
-            model: embedder.model(),
-            limit: 20,
-            candidates: 40,
-            vector_weight,
-            text_weight,
-            rrf_k,
-            ef_search: 100,
-            exact_max_chunks: 10_000,
-        },
-    )
-    .await?;
+    let hits = store::search(&mut tx, &query).await?;
     tx.commit().await?;
-    let mut docs: Vec<String> = Vec::new();
-    for h in hits.into_iter().filter(|h| h.score > 0.0) {
-        let id = std::path::Path::new(&h.source)
+    let ids = hits.into_iter().map(|h| {
+        std::path::Path::new(&h.source)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !docs.contains(&id) {
-            docs.push(id);
+            .unwrap_or_default()
+    });
+    Ok(eval::distinct(ids, 10))
+}
+
+/// Times the default search statement (BEGIN with the tenant context, the size check, the
+/// statement, COMMIT) for a tenant holding `chunks` of the corpus's chunks, over the queries.
+#[allow(clippy::too_many_arguments)]
+async fn latency(
+    owner: &sqlx::PgPool,
+    db: &support_agent::Db,
+    tenant: &Tenant,
+    settings: &SearchSettings,
+    model: &str,
+    queries: &[Query],
+    vectors: &[Vec<f32>],
+    chunks: i64,
+) -> anyhow::Result<()> {
+    let email = format!("latency-{chunks}@bench.example.com");
+    let existing: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(owner)
+        .await?;
+    let small = match existing {
+        Some(id) => Tenant::from_trusted_operator_input(id),
+        None => {
+            let new = NewUser {
+                name: "latency",
+                email: &email,
+                password: None,
+            };
+            let small = users::store::create(db, &new).await?.0;
+            // The first documents whose chunks add up to `chunks`, copied with their vectors.
+            // The owner reads every tenant (operator_read) and writes as the new one.
+            let mut tx = owner.begin().await?;
+            sqlx::query("SELECT set_config('app.current_user_id', $1, true)")
+                .bind(small.id().to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO documents (user_id, id, source, title, kind, content_sha256, chunk_count) \
+                 SELECT $2, d.id, d.source, d.title, d.kind, d.content_sha256, d.chunk_count \
+                 FROM (SELECT *, sum(chunk_count) OVER (ORDER BY source) AS running \
+                       FROM documents WHERE user_id = $1) d WHERE d.running <= $3",
+            )
+            .bind(tenant.id())
+            .bind(small.id())
+            .bind(chunks)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO chunks (user_id, id, document_id, ordinal, heading_path, text, tsv, \
+                                     embed_model, embed_dims, embedding) \
+                 SELECT $2, c.id, c.document_id, c.ordinal, c.heading_path, c.text, c.tsv, \
+                        c.embed_model, c.embed_dims, c.embedding \
+                 FROM chunks c JOIN documents d ON d.user_id = $2 AND d.id = c.document_id \
+                 WHERE c.user_id = $1",
+            )
+            .bind(tenant.id())
+            .bind(small.id())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            sqlx::query("ANALYZE chunks").execute(owner).await?;
+            small
         }
+    };
+    let size: i64 = sqlx::query_scalar("SELECT count(*) FROM chunks WHERE user_id = $1")
+        .bind(small.id())
+        .fetch_one(owner)
+        .await?;
+    for (name, ranking) in [
+        (
+            "old default",
+            Ranking {
+                text_ranking: TextRanking::TsRank,
+                fusion: Fusion::Rrf,
+                aggregate: Aggregate::Chunks,
+                vector_weight: 1.0,
+                text_weight: 0.1,
+                rrf_k: 5.0,
+                title_weight: 1.0,
+                agreement: false,
+            },
+        ),
+        ("default", DEFAULT_RANKING),
+    ] {
+        let mut times = Vec::new();
+        for round in 0..2 {
+            for (q, v) in queries.iter().zip(vectors) {
+                let mut query = settings.query(&q.text, v, model, 5);
+                query.ranking = ranking;
+                let started = Instant::now();
+                let mut tx = db.begin(&small).await?;
+                let _ = store::search(&mut tx, &query).await?;
+                tx.commit().await?;
+                if round == 1 {
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "latency, {name}, tenant of {size} chunks, {} queries, limit 5: p50 {:.2} ms, p99 {:.2} ms",
+            times.len(),
+            bench_db::percentile(&times, 50.0),
+            bench_db::percentile(&times, 99.0)
+        );
     }
-    docs.truncate(10);
-    Ok(docs)
+    Ok(())
 }

@@ -14,7 +14,8 @@ use std::time::Instant;
 use clap::Parser;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use support_agent::knowledge::store::{self, SearchQuery};
+use support_agent::knowledge::search::DEFAULT_RANKING;
+use support_agent::knowledge::store::{self, Ranking, SearchQuery};
 use support_agent::{Db, Tenant};
 
 const MODEL: &str = "synthetic-384";
@@ -89,9 +90,10 @@ async fn measure(
             model: MODEL,
             limit: 10,
             candidates: 40,
-            vector_weight: 1.0,
-            text_weight,
-            rrf_k: 5.0,
+            ranking: Ranking {
+                text_weight,
+                ..DEFAULT_RANKING
+            },
             ef_search: args.ef_search,
             exact_max_chunks,
         };
@@ -161,9 +163,7 @@ async fn explain(
         model: MODEL,
         limit: 10,
         candidates: 40,
-        vector_weight: 1.0,
-        text_weight: 0.1,
-        rrf_k: 5.0,
+        ranking: DEFAULT_RANKING,
         ef_search: args.ef_search,
         exact_max_chunks: support_agent::knowledge::SearchSettings::default().kb_exact_max_chunks,
     };

@@ -1,5 +1,5 @@
 //! `secrets rekey` (and its older name `stripe rekey`): re-seals every tenant's Stripe key, email
-//! password and intake signing secrets under the current SECRETS_KEY after a rotation, with the
+//! password, intake signing secrets and Stripe webhook secrets under the current SECRETS_KEY after a rotation, with the
 //! old key in SECRETS_KEY_PREVIOUS.
 
 use clap::Subcommand;
@@ -10,7 +10,7 @@ use super::context::{channels, owner_pool, service_db};
 use super::print_json;
 use crate::channels::{email, signature};
 use crate::config::OwnerDb;
-use crate::stripe::{self, access};
+use crate::stripe::{self, access, webhooks};
 use crate::{Tenant, channels as ch};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -54,7 +54,12 @@ pub(super) async fn rekey(cli: &Cli, owner: &OwnerDb, json: bool) -> anyhow::Res
         let tenant = Tenant::from_trusted_operator_input(user);
         intake_n += signature::reseal(&db, vault, &tenant).await?;
     }
-    let total = stripe_n + email_n + intake_n;
+    let mut webhook_n = 0u64;
+    for user in webhooks::store::tenants_sealed_under_other_keys(&owner, &current).await? {
+        let tenant = Tenant::from_trusted_operator_input(user);
+        webhook_n += webhooks::reseal(&db, vault, &tenant).await?;
+    }
+    let total = stripe_n + email_n + intake_n + webhook_n;
     if json {
         return print_json(&json!({
             "resealed": total,
@@ -62,11 +67,12 @@ pub(super) async fn rekey(cli: &Cli, owner: &OwnerDb, json: bool) -> anyhow::Res
             "stripe_keys": stripe_n,
             "email_passwords": email_n,
             "intake_secrets": intake_n,
+            "webhook_secrets": webhook_n,
         }));
     }
     eprintln!(
         "{total} secret(s) re-encrypted under {current}: {stripe_n} Stripe key(s), {email_n} \
-         email password(s), {intake_n} intake secret(s)"
+         email password(s), {intake_n} intake secret(s), {webhook_n} Stripe webhook secret(s)"
     );
     Ok(())
 }

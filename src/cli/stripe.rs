@@ -1,4 +1,4 @@
-//! `stripe connect | status | disconnect | link | rekey`: a tenant's Stripe access. `--user` is
+//! `stripe connect | status | disconnect | link | webhook-secret set | rekey`: a tenant's Stripe access. `--user` is
 //! trusted operator input; a key is read from stdin only (a flag would show in `ps`).
 
 use anyhow::Context;
@@ -10,7 +10,9 @@ use super::context::{TenantArgs, service_db};
 use super::print_json;
 use super::users::read_secret_line;
 use crate::config::{DbSettings, OwnerDb, Secret};
-use crate::stripe::{self, AccessStatus, Credential, Stripe, StripeSettings, Vault, access};
+use crate::stripe::{
+    self, AccessStatus, Credential, Stripe, StripeSettings, Vault, access, webhooks,
+};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum StripeCmd {
@@ -27,11 +29,18 @@ pub enum StripeCmd {
         #[arg(long)]
         account: Option<String>,
     },
-    /// Show how a tenant reaches Stripe (never the key itself).
+    /// Show how a tenant reaches Stripe (never the key itself) and whether its webhooks are set
+    /// up.
     Status {
         #[command(flatten)]
         tenant: TenantArgs,
+        /// The URL Stripe reaches this server at (`serve --public-url`), for the endpoint URL.
+        #[arg(long, env = "MCP_PUBLIC_URL")]
+        public_url: Option<String>,
     },
+    /// The signing secret of a tenant's Stripe webhook endpoint.
+    #[command(subcommand)]
+    WebhookSecret(WebhookSecretCmd),
     /// Forget a tenant's Stripe access.
     Disconnect {
         #[command(flatten)]
@@ -52,6 +61,35 @@ pub enum StripeCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhookSecretCmd {
+    /// Store the endpoint's signing secret (whsec_…, read from stdin, stored encrypted) and print
+    /// the endpoint URL to give Stripe. Setting a new one keeps the one before valid for 24 hours.
+    Set {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Read the signing secret from the first line of stdin.
+        #[arg(long, required = true)]
+        secret_stdin: bool,
+        /// The URL Stripe reaches this server at (`serve --public-url`).
+        #[arg(long, env = "MCP_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+}
+
+/// Where `serve --http` listens when no public URL is given.
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+fn public_url(given: Option<String>) -> String {
+    given.unwrap_or_else(|| {
+        eprintln!(
+            "warning: MCP_PUBLIC_URL is not set; the endpoint URL uses {DEFAULT_PUBLIC_URL}, \
+             which Stripe cannot reach: set it to the server's public https URL"
+        );
+        DEFAULT_PUBLIC_URL.to_owned()
+    })
 }
 
 pub(super) async fn run(
@@ -86,10 +124,55 @@ pub(super) async fn run(
             }
             show(args.user, &status, args.json)
         }
-        StripeCmd::Status { tenant: args } => {
+        StripeCmd::Status {
+            tenant: args,
+            public_url: url,
+        } => {
             let db = service_db(settings).await?;
             let tenant = args.tenant(&db).await?;
-            show(args.user, &access::status(&db, &tenant).await?, args.json)
+            let status = access::status(&db, &tenant).await?;
+            let base = url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_owned());
+            let hooks = webhooks::status(
+                &db,
+                &tenant,
+                status.mode == Some("connect"),
+                stripe_settings.stripe_connect_webhook_secrets.is_some(),
+                &base,
+            )
+            .await?;
+            if args.json {
+                let mut value = serde_json::to_value(&status)?;
+                value["user_id"] = json!(args.user);
+                value["webhooks"] = serde_json::to_value(&hooks)?;
+                return print_json(&value);
+            }
+            super::stripe_report::print_status(&status);
+            super::stripe_report::print_webhooks(&hooks);
+            Ok(())
+        }
+        StripeCmd::WebhookSecret(WebhookSecretCmd::Set {
+            tenant: args,
+            secret_stdin: _,
+            public_url: url,
+        }) => {
+            let line = read_secret_line().context("reading the signing secret from stdin")?;
+            let secret = webhooks::parse_secret(line.expose())?;
+            let stripe = Stripe::from_settings(stripe_settings)?;
+            let db = service_db(settings).await?;
+            let tenant = args.tenant(&db).await?;
+            let set =
+                webhooks::set_secret(&db, &stripe, &tenant, &secret, &public_url(url)).await?;
+            if args.json {
+                let mut value = serde_json::to_value(&set)?;
+                value["user_id"] = json!(args.user);
+                return print_json(&value);
+            }
+            println!("{}", set.endpoint_url);
+            eprintln!(
+                "signing secret stored; in Stripe's dashboard, send the endpoint's events to the \
+                 URL above"
+            );
+            Ok(())
         }
         StripeCmd::Disconnect { tenant: args } => {
             let db = service_db(settings).await?;

@@ -2,6 +2,7 @@
 
 use crate::stripe::AccessStatus;
 use crate::stripe::link::LinkReport;
+use crate::stripe::webhooks::WebhookStatus;
 
 /// One line per fact: how the tenant reaches Stripe, never the key.
 pub(super) fn print_status(s: &AccessStatus) {
@@ -21,6 +22,24 @@ pub(super) fn print_status(s: &AccessStatus) {
     }
     if let Some(at) = s.updated_at {
         println!("since {}", at.format("%Y-%m-%d %H:%M UTC"));
+    }
+}
+
+/// Whether events can arrive, where, and the last one.
+pub(super) fn print_webhooks(w: &WebhookStatus) {
+    match (&w.endpoint_url, w.configured) {
+        (Some(url), true) => println!("webhooks: events go to {url}"),
+        (Some(url), false) => println!(
+            "webhooks: not configured: create the endpoint {url} in Stripe, then give its \
+             signing secret to `support-agent stripe webhook-secret set` (Connect tenants: the \
+             server's STRIPE_CONNECT_WEBHOOK_SECRETS)"
+        ),
+        (None, _) => {
+            println!("webhooks: not configured: run `support-agent stripe webhook-secret set`")
+        }
+    }
+    if let Some(at) = w.last_event_at {
+        println!("last event {}", at.format("%Y-%m-%d %H:%M UTC"));
     }
 }
 

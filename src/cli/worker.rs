@@ -1,4 +1,4 @@
-//! `worker`: runs the queue (triage, and delivery by email) and reads the tenants' mailboxes
+//! `worker`: runs the queue (triage, delivery by email, Stripe events) and reads the tenants' mailboxes
 //! until stopped (or, with `--once`, reads each mailbox once and runs the queue until it is empty).
 
 use std::time::Duration;
@@ -12,6 +12,7 @@ use crate::channels::delivery::DeliveryHandler;
 use crate::channels::inbox::Inbox;
 use crate::config::parse_duration;
 use crate::llm::LlmSettings;
+use crate::stripe::webhooks::handle::StripeEventHandler;
 use crate::tools::Ctx;
 use crate::triage::handler::TriageHandler;
 use crate::triage::{Engine, Limits};
@@ -50,6 +51,7 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
     let channels = ctx.channels().clone();
     let delivery = DeliveryHandler::new(db.clone(), channels.clone());
     let handler = DeskHandler {
+        stripe: StripeEventHandler::new(ctx.clone()),
         triage: TriageHandler::new(ctx, engine, limits),
         delivery,
     };

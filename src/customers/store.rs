@@ -113,6 +113,24 @@ pub async fn find_summary(
     Ok(query.fetch_optional(tx.conn()).await?)
 }
 
+/// The customer linked to this Stripe customer id (`cus_…`), if any (the key
+/// `customers_user_id_stripe_customer_id_key` makes it at most one).
+pub async fn find_by_stripe_id(
+    tx: &mut TenantTx,
+    stripe_customer_id: &str,
+) -> Result<Option<Customer>, StoreError> {
+    let user_id = tx.user_id();
+    let row = sqlx::query_as::<_, Customer>(
+        // language=PostgreSQL
+        "SELECT * FROM customers WHERE user_id = $1 AND stripe_customer_id = $2",
+    )
+    .bind(user_id)
+    .bind(stripe_customer_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row)
+}
+
 /// The customer named by id or email; another tenant's looks exactly like one that never existed.
 pub async fn find(tx: &mut TenantTx, customer: &CustomerRef) -> Result<Customer, StoreError> {
     match customer {

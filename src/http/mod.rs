@@ -13,6 +13,7 @@ mod path;
 pub mod problem;
 mod query;
 mod routes;
+mod webhooks;
 
 pub use routes::contract;
 
@@ -164,6 +165,7 @@ impl HttpServer {
             shutdown: shutdown.child_token(),
         });
         let router = Router::new()
+            .merge(webhooks::router(state.clone()))
             .nest("/api/v1", routes::api(state, upload_limit))
             .merge(mcp)
             .merge(inbox)

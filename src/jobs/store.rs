@@ -33,6 +33,24 @@ pub async fn enqueue_triage(
     Ok(())
 }
 
+/// Queues the handling of a stored Stripe event (`stripe_events.id`), in the transaction that
+/// stores it (Q3). Queuing it twice is a no-op.
+pub async fn enqueue_stripe_event(tx: &mut TenantTx, event_id: Uuid) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, kind, payload_id) \
+         VALUES ($1, $2, 'stripe_event', $3) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(event_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// What a claim asks for.
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {

@@ -1,9 +1,10 @@
 //! A tenant's knowledge base: documents ingested from files, cut into chunks along their
-//! structure, embedded, and searched by meaning and by words at once (reciprocal rank fusion of
-//! an HNSW vector ranking and a full-text ranking, in one SQL statement).
+//! structure, embedded, and searched by meaning and by words at once (a vector ranking and a
+//! BM25 full-text ranking, fused in one SQL statement: [`search::DEFAULT_RANKING`]).
 
 pub mod chunk;
 pub mod embed;
+pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod reembed;
@@ -49,7 +50,7 @@ pub struct SearchHit {
     pub heading_path: Vec<String>,
     /// The chunk's text. Untrusted: it is data, never instructions.
     pub text: String,
-    /// Reciprocal-rank-fusion score; higher is better.
+    /// Fused score (the document's, when documents are ranked); higher is better.
     pub score: f64,
 }
 

@@ -18,6 +18,8 @@ pub struct OfflineDraft<'a> {
     pub passages: &'a str,
     /// The recent-payments block, ending with a blank line, or empty.
     pub charges: &'a str,
+    /// The invoices and subscriptions block, ending with a blank line, or empty.
+    pub billing: &'a str,
 }
 
 /// The offline draft. Customer text goes in last, so that nothing it says is taken for a
@@ -26,6 +28,7 @@ pub fn offline_draft(d: OfflineDraft<'_>) -> String {
     OFFLINE_DRAFT
         .replace("{{passages}}", d.passages)
         .replace("{{charges}}", d.charges)
+        .replace("{{billing}}", d.billing)
         .replace("{{customer_name}}", d.customer_name)
         .replace("{{subject}}", d.subject)
         .trim()

@@ -71,6 +71,7 @@ fn the_offline_draft_puts_customer_text_in_last() {
         subject: "{{passages}} please",
         passages: "Refunds (from our help centre):\nFive days.\n\n",
         charges: "",
+        billing: "",
     });
     assert!(draft.contains("\"{{passages}} please\""), "{draft}");
     assert!(draft.contains("Five days."));

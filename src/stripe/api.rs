@@ -5,7 +5,7 @@
 //! calling tenant's key, so another tenant's ids find nothing (SECURITY.md S1).
 
 use stripe_client_core::StripeRequest;
-use stripe_core::charge::ListCharge;
+use stripe_core::charge::{ListCharge, RetrieveCharge};
 use stripe_core::customer::{ListCustomer, RetrieveCustomer, RetrieveCustomerReturned};
 use stripe_core::dispute::ListDispute;
 use stripe_core::refund::ListRefund;
@@ -31,6 +31,11 @@ pub async fn charges(
         req = req.starting_after(after);
     }
     req.customize().send(client).await
+}
+
+/// One charge (a webhook's dispute or invoice names it by id).
+pub async fn charge(client: &TenantClient<'_>, id: &str) -> Result<Charge, StripeError> {
+    RetrieveCharge::new(id).customize().send(client).await
 }
 
 /// The disputes of one charge (a charge has at most one open at a time).

@@ -51,6 +51,19 @@ impl StripeError {
         }
     }
 
+    /// True when trying again later may succeed: a rate limit, a lock, a 5xx, a timeout, a
+    /// dropped connection (the job queue then retries with its backoff).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Api {
+                status: 409 | 429 | 500..,
+                ..
+            } | Self::Timeout(..)
+                | Self::Network(..)
+        )
+    }
+
     /// What the person or model that saw this failure can do about it.
     pub fn advice(&self) -> &'static str {
         match self {

@@ -84,6 +84,14 @@ stripe_id!(
     ChargeId, ["ch_", "py_"], "a charge id", "ch_3MmlLrLkdIwHu7ix0snN0B15"
 );
 stripe_id!(
+    /// A subscription (`sub_…`).
+    SubscriptionId, ["sub_"], "a subscription id", "sub_1MowQVLkdIwHu7ixeRlqHVzs"
+);
+stripe_id!(
+    /// An invoice (`in_…`).
+    InvoiceId, ["in_"], "an invoice id", "in_1MtHbELkdIwHu7ixl4OzzPMv"
+);
+stripe_id!(
     /// A Connect account (`acct_…`).
     AccountId, ["acct_"], "a Connect account id", "acct_1032D82eZvKYlo2C"
 );

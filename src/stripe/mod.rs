@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod api;
+pub mod billing;
+pub mod billing_views;
 mod error;
 mod http;
 pub mod ids;
@@ -17,13 +19,16 @@ pub mod settings;
 pub mod store;
 pub mod vault;
 pub mod views;
+pub mod webhooks;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use stripe_client_core::{IdempotencyKey, RequestStrategy};
 
 pub use access::{AccessError, AccessStatus, Credential};
 pub use error::StripeError;
 pub use http::{StripeHttp, TenantClient};
-pub use ids::{AccountId, ChargeId, CustomerId, IdError};
+pub use ids::{AccountId, ChargeId, CustomerId, IdError, InvoiceId, SubscriptionId};
 pub use retry::RetryPolicy;
 pub use settings::StripeSettings;
 pub use vault::{Vault, VaultError};
@@ -36,6 +41,10 @@ pub struct Stripe {
     http: StripeHttp,
     vault: Vault,
     platform_key: Option<Secret>,
+    /// The platform's Connect webhook signing secrets.
+    connect_webhook_secrets: Vec<Secret>,
+    /// Connect events for accounts no tenant has, since start.
+    unknown_account_events: AtomicU64,
 }
 
 impl std::fmt::Debug for Stripe {
@@ -46,6 +55,10 @@ impl std::fmt::Debug for Stripe {
             .field(
                 "platform_key",
                 &self.platform_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "connect_webhook_secrets",
+                &self.connect_webhook_secrets.len(),
             )
             .finish()
     }
@@ -71,11 +84,40 @@ impl Stripe {
             settings.secrets_key_previous.as_ref(),
         )?;
         let http = StripeHttp::new(&settings.stripe_api_base, settings.stripe_timeout, policy)?;
+        let connect_webhook_secrets = settings
+            .stripe_connect_webhook_secrets
+            .as_ref()
+            .map(|s| {
+                s.expose()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             http,
             vault,
             platform_key: settings.stripe_platform_key.clone(),
+            connect_webhook_secrets,
+            unknown_account_events: AtomicU64::new(0),
         })
+    }
+
+    /// The platform's Connect webhook signing secrets (`STRIPE_CONNECT_WEBHOOK_SECRETS`).
+    pub fn connect_webhook_secrets(&self) -> &[Secret] {
+        &self.connect_webhook_secrets
+    }
+
+    /// Counts one more Connect event for an account no tenant has; the count so far.
+    pub fn count_unknown_account(&self) -> u64 {
+        self.unknown_account_events.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Connect events for accounts no tenant has, since this process started.
+    pub fn unknown_account_events(&self) -> u64 {
+        self.unknown_account_events.load(Ordering::Relaxed)
     }
 
     /// The vault tenants' keys are sealed in.

@@ -37,6 +37,16 @@ pub struct StripeSettings {
     )]
     pub stripe_platform_key: Option<Secret>,
 
+    /// The platform's Connect webhook signing secrets (`whsec_…`, comma-separated: the current
+    /// one and, during a rotation, the one before), for `POST /webhooks/stripe`.
+    #[arg(
+        long,
+        env = "STRIPE_CONNECT_WEBHOOK_SECRETS",
+        global = true,
+        hide_env_values = true
+    )]
+    pub stripe_connect_webhook_secrets: Option<Secret>,
+
     /// Base URL of the Stripe API (a loopback server in tests).
     #[arg(long, env = "STRIPE_API_BASE", global = true, default_value = DEFAULT_API_BASE)]
     pub stripe_api_base: String,
@@ -58,6 +68,7 @@ impl StripeSettings {
             secrets_key: Some(secrets_key),
             secrets_key_previous: None,
             stripe_platform_key: None,
+            stripe_connect_webhook_secrets: None,
             stripe_api_base: api_base.into(),
             stripe_timeout: Duration::from_secs(10),
             stripe_max_attempts: 3,

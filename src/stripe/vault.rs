@@ -54,6 +54,8 @@ pub enum Purpose {
     EmailPassword,
     /// A signing secret of a tenant's intake webhook.
     IntakeSecret,
+    /// The signing secret (`whsec_…`) of a tenant's Stripe webhook endpoint.
+    WebhookSecret,
 }
 
 impl Purpose {
@@ -62,6 +64,7 @@ impl Purpose {
             Self::StripeKey => "stripe-key",
             Self::EmailPassword => "email-password",
             Self::IntakeSecret => "intake-secret",
+            Self::WebhookSecret => "stripe-webhook-secret",
         }
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Annotations, Caller, Ctx, Tool, ToolError, args};
 use crate::customers::{Customer, CustomerRef, store};
 use crate::stripe::views::ChargeView;
-use crate::stripe::{AccessError, ChargeId, CustomerId, StripeError, TenantClient, api};
+use crate::stripe::{AccessError, ChargeId, CustomerId, StripeError, TenantClient, api, billing};
 
 /// Give exactly one of `customer_id` or `email`.
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
@@ -131,7 +131,8 @@ pub(super) async fn linked_customer(
 
 /// The Stripe ids and customer pages that belong to `customer`, for the content check of a
 /// draft to them: their Stripe customer id and, for their latest 100 charges, each charge's id,
-/// payment intent and receipt URL, with the refunds and disputes of those charges when `nested`.
+/// payment intent and receipt URL, with the refunds and disputes of those charges when `nested`,
+/// and their latest 100 invoices and subscriptions when `billing`.
 /// Empty when Stripe cannot say (not configured, not connected, the customer not linked, Stripe
 /// failing): then nothing of Stripe's counts as theirs.
 pub(super) async fn stripe_facts(
@@ -139,8 +140,9 @@ pub(super) async fn stripe_facts(
     caller: &Caller,
     customer: Uuid,
     nested: bool,
+    billing: bool,
 ) -> HashSet<String> {
-    match facts(ctx, caller, customer, nested).await {
+    match facts(ctx, caller, customer, nested, billing).await {
         Ok(facts) => facts,
         Err(e) => {
             tracing::info!(%customer, error = %e, "no Stripe facts to check a draft against");
@@ -154,6 +156,7 @@ async fn facts(
     caller: &Caller,
     customer: Uuid,
     nested: bool,
+    billing: bool,
 ) -> Result<HashSet<String>, ToolError> {
     let (customer, stripe_id) = linked_customer(ctx, caller, &CustomerRef::Id(customer)).await?;
     let client = client(ctx, caller).await?;
@@ -182,6 +185,22 @@ async fn facts(
                 .map_err(fail)?;
             out.extend(disputes.iter().map(|d| d.id.as_str().to_owned()));
         }
+    }
+    if billing {
+        let max = api::MAX_PAGE;
+        let subs = billing::subscriptions(&client, stripe_id.as_str(), Some("all"), max, None)
+            .await
+            .map_err(fail)?;
+        out.extend(subs.data.iter().map(|s| s.id.as_str().to_owned()));
+        let invoices = billing::invoices(&client, stripe_id.as_str(), None, max, None)
+            .await
+            .map_err(fail)?;
+        out.extend(
+            invoices
+                .data
+                .iter()
+                .filter_map(|i| i.id.as_ref().map(|id| id.as_str().to_owned())),
+        );
     }
     Ok(out)
 }

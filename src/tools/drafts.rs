@@ -101,7 +101,10 @@ async fn attributed(ctx: &Ctx, caller: &Caller, customer: Uuid, content: &str) -
     let nested = ids
         .iter()
         .any(|id| id.starts_with("re_") || id.starts_with("dp_"));
-    stripe_facts(ctx, caller, customer, nested).await
+    let billing = ids
+        .iter()
+        .any(|id| id.starts_with("in_") || id.starts_with("sub_"));
+    stripe_facts(ctx, caller, customer, nested, billing).await
 }
 
 /// The `draft_reply` tool.

@@ -10,6 +10,7 @@
 //! tenant field, and unknown fields are refused.
 
 mod args;
+mod billing;
 mod charges;
 mod ctx;
 mod customers;
@@ -26,6 +27,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use billing::{
+    ListInvoices, ListInvoicesArgs, ListInvoicesOutput, ListSubscriptions, ListSubscriptionsArgs,
+    ListSubscriptionsOutput, list_invoices, list_subscriptions,
+};
 pub use charges::{
     FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, fetch_stripe_charges,
 };

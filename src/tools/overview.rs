@@ -1,5 +1,6 @@
 //! `customer_overview`: in one call, what a support agent needs about a customer — who they are
-//! here and in Stripe, their open tickets, their last charges, refunds and open disputes.
+//! here and in Stripe, their open tickets, their last charges, refunds and open disputes, their
+//! subscriptions, their last failed payment and their unpaid invoices.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -8,10 +9,11 @@ use uuid::Uuid;
 use super::charges::{client, latest_status, linked_customer, upstream};
 use super::{Annotations, Caller, Ctx, CustomerView, TicketSummaryView, Tool, ToolError};
 use crate::customers::CustomerRef;
-use crate::stripe::api;
+use crate::stripe::billing_views::{FailedPaymentView, InvoiceView, SubscriptionView};
 use crate::stripe::views::{
     ChargeView, DisputeView, OPEN_DISPUTE_STATUSES, RefundView, StripeCustomerView,
 };
+use crate::stripe::{api, billing};
 use crate::tickets::{Status, TicketFilter, store as tickets};
 
 /// How many of the latest charges the overview shows; refunds and disputes are theirs.
@@ -46,6 +48,13 @@ pub struct CustomerOverviewOutput {
     pub refunds: Vec<RefundView>,
     /// Disputes of those charges that still need a response or are under review.
     pub open_disputes: Vec<DisputeView>,
+    /// Their subscriptions that have not ended (at most 10), newest first.
+    pub subscriptions: Vec<SubscriptionView>,
+    /// The most recent failed payment among those charges: failure code and message, card
+    /// brand and last 4, when; null if none failed.
+    pub last_failed_payment: Option<FailedPaymentView>,
+    /// Their invoices still open (finalised, not yet paid), at most 10, newest first.
+    pub unpaid_invoices: Vec<InvoiceView>,
 }
 
 /// The customer, their open tickets and their recent Stripe payments, in one call.
@@ -105,6 +114,13 @@ pub async fn customer_overview(
         charges.push(ChargeView::new(c, dispute));
     }
     refunds.sort_by_key(|r| std::cmp::Reverse(r.created));
+    let last_failed_payment = page.data.iter().find_map(FailedPaymentView::of);
+    let subscriptions = billing::subscriptions(&client, stripe_id.as_str(), None, 10, None)
+        .await
+        .map_err(fail)?;
+    let unpaid = billing::invoices(&client, stripe_id.as_str(), Some("open"), 10, None)
+        .await
+        .map_err(fail)?;
     let count = i64::try_from(open_tickets.len()).unwrap_or(i64::MAX);
     Ok(CustomerOverviewOutput {
         customer: CustomerView::new(customer, Some(count)),
@@ -117,6 +133,13 @@ pub async fn customer_overview(
         more_charges: page.has_more,
         refunds,
         open_disputes,
+        subscriptions: subscriptions
+            .data
+            .iter()
+            .map(SubscriptionView::from)
+            .collect(),
+        last_failed_payment,
+        unpaid_invoices: unpaid.data.iter().map(InvoiceView::from).collect(),
     })
 }
 
@@ -128,7 +151,8 @@ impl Tool for CustomerOverview {
     const DESCRIPTION: &'static str = "Everything a support agent needs about one customer in \
         one call (give customer_id or email): the customer here and in the business's Stripe \
         account, their open and pending tickets, their 10 latest charges, the refunds of those \
-        charges and their disputes still open.";
+        charges, their disputes still open, their subscriptions that have not ended, their last \
+        failed payment and their unpaid invoices.";
     const ANNOTATIONS: Annotations = Annotations::READ_ONLY_OPEN_WORLD;
     type Args = CustomerOverviewArgs;
     type Output = CustomerOverviewOutput;

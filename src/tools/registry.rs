@@ -87,6 +87,8 @@ static CATALOG: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<super::SearchKnowledge>(),
         ToolDef::of::<super::FetchStripeCharges>(),
         ToolDef::of::<super::CustomerOverview>(),
+        ToolDef::of::<super::ListSubscriptions>(),
+        ToolDef::of::<super::ListInvoices>(),
     ]
 });
 

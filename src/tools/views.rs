@@ -122,7 +122,7 @@ pub struct MessageView {
     pub content: String,
     /// For `ai` messages: `draft` until a person approves, sends or discards it; null otherwise.
     pub draft_state: Option<DraftState>,
-    /// For `ai` drafts: the sources relied on, `[{"kind": "chunk" | "charge", "id": …}]`.
+    /// For `ai` drafts: the sources relied on, `[{"kind": "chunk" | "charge" | "invoice" | "subscription", "id": …}]`.
     #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub citations: Option<serde_json::Value>,
     /// For `ai` drafts a person edited: the model's own text.

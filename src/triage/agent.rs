@@ -23,10 +23,12 @@ use crate::tools::{self, Caller, Ctx, ToolError};
 
 /// The tools the loop may call: reading only. Drafting happens through its final result, and
 /// nothing it can call sends, refunds or changes a record (SECURITY.md M4).
-pub const AGENT_TOOLS: [&str; 5] = [
+pub const AGENT_TOOLS: [&str; 7] = [
     "search_knowledge",
     "fetch_stripe_charges",
     "customer_overview",
+    "list_subscriptions",
+    "list_invoices",
     "get_ticket",
     "lookup_customer",
 ];

@@ -18,7 +18,7 @@ use crate::tickets::Priority;
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub reply: String,
-    /// `[{"kind": "chunk" | "charge", "id": …}]`
+    /// `[{"kind": "chunk" | "charge" | "invoice" | "subscription", "id": …}]`
     pub citations: Value,
     pub category: String,
     pub priority: Priority,
@@ -70,14 +70,14 @@ pub fn check(
     holding: &str,
 ) -> Decision {
     let mut flags = Vec::new();
-    let cite = |kind: &str, ids: &[String]| -> Vec<Value> {
+    let cite = |kind: fn(&str) -> &'static str, ids: &[String]| -> Vec<Value> {
         ids.iter()
             .filter(|id| seen.contains(id.as_str()))
-            .map(|id| json!({"kind": kind, "id": id}))
+            .map(|id| json!({"kind": kind(id), "id": id}))
             .collect()
     };
-    let mut citations = cite("chunk", &result.chunk_ids);
-    citations.extend(cite("charge", &result.charge_ids));
+    let mut citations = cite(|_| "chunk", &result.chunk_ids);
+    citations.extend(cite(stripe_kind, &result.charge_ids));
     if citations.len() < result.chunk_ids.len() + result.charge_ids.len() {
         flags.push("dropped citations the tools never returned");
     }
@@ -122,6 +122,17 @@ pub fn check(
         },
         needs_human,
         flags,
+    }
+}
+
+/// The kind of Stripe object a cited id names: an invoice, a subscription, else a charge.
+fn stripe_kind(id: &str) -> &'static str {
+    if id.starts_with("in_") {
+        "invoice"
+    } else if id.starts_with("sub_") {
+        "subscription"
+    } else {
+        "charge"
     }
 }
 

@@ -48,7 +48,8 @@ pub struct TriageResult {
     /// `chunk_id`s of the knowledge passages the reply relies on.
     #[serde(default)]
     pub chunk_ids: Vec<String>,
-    /// `id`s of the Stripe charges the reply relies on.
+    /// `id`s of the Stripe charges, invoices (`in_…`) and subscriptions (`sub_…`) the reply
+    /// relies on.
     #[serde(default)]
     pub charge_ids: Vec<String>,
     /// A short snake_case label for what the customer wants, e.g. `refund_request`.

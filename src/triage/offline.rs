@@ -11,11 +11,13 @@ use super::{TriageResult, guard, knn, rules};
 use crate::knowledge::SharedEmbedder;
 use crate::knowledge::embed::cosine;
 use crate::prompts::replies::{self, OfflineDraft};
+use crate::stripe::billing_views::{InvoiceView, SubscriptionView};
 use crate::stripe::views::ChargeView;
 use crate::tickets::similar;
 use crate::tools::{
-    self, Caller, Ctx, FetchStripeCharges, FetchStripeChargesArgs, GetTicketOutput,
-    SearchKnowledge, SearchKnowledgeArgs, ToolError,
+    self, Caller, Ctx, FetchStripeCharges, FetchStripeChargesArgs, GetTicketOutput, ListInvoices,
+    ListInvoicesArgs, ListSubscriptions, ListSubscriptionsArgs, SearchKnowledge,
+    SearchKnowledgeArgs, ToolError,
 };
 use crate::worker::JobError;
 
@@ -63,22 +65,27 @@ impl Offline {
             .await?;
         let passages = self.passages(ctx, caller, &text, &query, seen).await?;
         let charges = charges(ctx, caller, thread, seen).await?;
+        let billing = billing(ctx, caller, thread, &text, seen).await?;
 
-        let evidence = !passages.is_empty() || !charges.is_empty();
+        let evidence = !passages.is_empty() || !charges.is_empty() || !billing.lines.is_empty();
         let priority = rules::priority(&text);
         let sentiment = rules::sentiment(&text);
         let (category, confidence) = vote.map_or(("uncategorized".to_owned(), 0.0), |v| {
             (v.category, v.confidence)
         });
         Ok(TriageResult {
-            reply: draft(thread, &passages, &charges),
+            reply: draft(thread, &passages, &charges, &billing),
             chunk_ids: passages.iter().fold(Vec::new(), |mut ids, p| {
                 if !ids.contains(&p.id) {
                     ids.push(p.id.clone());
                 }
                 ids
             }),
-            charge_ids: charges.iter().map(|c| c.0.clone()).collect(),
+            charge_ids: charges
+                .iter()
+                .map(|c| c.0.clone())
+                .chain(billing.ids.iter().cloned())
+                .collect(),
             needs_human: rules::needs_human(evidence, confidence, priority, sentiment),
             category,
             priority,
@@ -253,7 +260,150 @@ fn charge_line(c: &ChargeView) -> String {
     format!("- {date}: {} ({}{refunded})", c.amount_formatted, c.status)
 }
 
-fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, String)]) -> String {
+/// What the draft says about the customer's invoices and subscriptions, and the ids it cites.
+#[derive(Debug, Default)]
+struct Billing {
+    lines: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl Billing {
+    fn cite(&mut self, id: &str) {
+        if !id.is_empty() && !self.ids.iter().any(|i| i == id) {
+            self.ids.push(id.to_owned());
+        }
+    }
+}
+
+/// For a question about a charge, the latest invoices with the subscription each bills; for a
+/// request to cancel, when access to each subscription ends. Nothing for other questions, or
+/// when the customer has no Stripe records the tenant can reach.
+async fn billing(
+    ctx: &Ctx,
+    caller: &Caller,
+    thread: &GetTicketOutput,
+    text: &str,
+    seen: &mut HashSet<String>,
+) -> Result<Billing, JobError> {
+    let mut out = Billing::default();
+    let (charged, cancel) = (rules::about_billing(text), rules::about_cancelling(text));
+    if thread.customer.stripe_customer_id.is_none() || !(charged || cancel) {
+        return Ok(out);
+    }
+    let customer_id = Some(thread.customer.id);
+    let subs = ListSubscriptionsArgs {
+        customer_id,
+        limit: Some(5),
+        ..Default::default()
+    };
+    let Some(subs) = offline_call::<ListSubscriptions>(ctx, caller, subs, seen).await? else {
+        return Ok(out);
+    };
+    let subscriptions = subs.subscriptions;
+    if charged {
+        let args = ListInvoicesArgs {
+            customer_id,
+            limit: Some(3),
+            ..Default::default()
+        };
+        if let Some(found) = offline_call::<ListInvoices>(ctx, caller, args, seen).await? {
+            for invoice in &found.invoices {
+                let sub = invoice
+                    .subscription
+                    .as_deref()
+                    .and_then(|id| subscriptions.iter().find(|s| s.id == id));
+                out.lines.push(invoice_line(invoice, sub));
+                out.cite(&invoice.id);
+                if let Some(s) = sub {
+                    out.cite(&s.id);
+                }
+            }
+        }
+    }
+    if cancel {
+        for s in &subscriptions {
+            out.lines.push(access_line(s));
+            out.cite(&s.id);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a read-only tool for the offline draft; `None` when it cannot answer (Stripe not
+/// connected, failing): the draft then goes without it.
+async fn offline_call<T: tools::Tool>(
+    ctx: &Ctx,
+    caller: &Caller,
+    args: T::Args,
+    seen: &mut HashSet<String>,
+) -> Result<Option<T::Output>, JobError>
+where
+    T::Args: serde::Serialize,
+{
+    match tools::invoke::<T>(ctx, caller, args).await {
+        Ok(found) => {
+            if let Ok(value) = serde_json::to_value(&found) {
+                guard::collect_ids(&value, seen);
+            }
+            Ok(Some(found))
+        }
+        Err(ToolError::Infrastructure(e)) => Err(JobError::Transient(e.to_string())),
+        Err(e) => {
+            tracing::info!(tool = T::NAME, error = %e, "no Stripe facts for this draft");
+            Ok(None)
+        }
+    }
+}
+
+fn invoice_line(i: &InvoiceView, sub: Option<&SubscriptionView>) -> String {
+    let number = i.number.as_deref().unwrap_or(&i.id);
+    let date = i.created.format("%Y-%m-%d");
+    let status = i.status.as_deref().unwrap_or("draft");
+    let amount = if status == "paid" {
+        &i.amount_paid_formatted
+    } else {
+        &i.amount_due_formatted
+    };
+    let what = match sub {
+        Some(s) => format!(
+            " for your {} subscription, period {} to {}",
+            s.name,
+            i.period_start.format("%Y-%m-%d"),
+            i.period_end.format("%Y-%m-%d")
+        ),
+        None => String::new(),
+    };
+    format!("- {date}: invoice {number}, {amount} ({status}){what}")
+}
+
+fn access_line(s: &SubscriptionView) -> String {
+    let day = |d: &chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    match (&s.access_ends_at, &s.current_period_end) {
+        (Some(end), _) if s.status == "canceled" => {
+            format!("- Your {} subscription ended on {}.", s.name, day(end))
+        }
+        (Some(end), _) => format!(
+            "- Your {} subscription is set to end: your access continues until {}.",
+            s.name,
+            day(end)
+        ),
+        (None, Some(end)) => format!(
+            "- Your {} subscription ({}) is paid until {}; once it is cancelled, your access \
+             continues until that date and it does not renew.",
+            s.name,
+            s.amount_formatted,
+            day(end)
+        ),
+        (None, None) => format!("- Your {} subscription is {}.", s.name, s.status),
+    }
+}
+
+fn draft(
+    thread: &GetTicketOutput,
+    passages: &[Passage],
+    charges: &[(String, String)],
+    billing: &Billing,
+) -> String {
     let passages: String = passages
         .iter()
         .map(|p| {
@@ -273,10 +423,19 @@ fn draft(thread: &GetTicketOutput, passages: &[Passage], charges: &[(String, Str
         .split_whitespace()
         .next()
         .unwrap_or("there");
+    let billing = if billing.lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Your invoices and subscriptions:\n{}\n\n",
+            billing.lines.join("\n")
+        )
+    };
     replies::offline_draft(OfflineDraft {
         customer_name: first_name,
         subject: &thread.ticket.summary.subject,
         passages: &passages,
         charges: &charges,
+        billing: &billing,
     })
 }

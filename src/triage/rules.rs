@@ -70,6 +70,30 @@ const POSITIVE: [&str; 8] = [
     "excellent",
 ];
 
+/// Words of a question about what was billed: the draft then cites invoices and subscriptions.
+const BILLING: [&str; 9] = [
+    "charged", "charge", "invoice", "billed", "billing", "payment", "renew", "receipt", "paid",
+];
+/// Words of a request to stop a subscription: the draft then says when access ends.
+const CANCEL: [&str; 6] = [
+    "cancel",
+    "unsubscribe",
+    "stop my subscription",
+    "end my subscription",
+    "close my account",
+    "stop paying",
+];
+
+/// True when the customer asks about what they were billed.
+pub fn about_billing(text: &str) -> bool {
+    has(&text.to_lowercase(), &BILLING) > 0
+}
+
+/// True when the customer asks to cancel.
+pub fn about_cancelling(text: &str) -> bool {
+    has(&text.to_lowercase(), &CANCEL) > 0
+}
+
 fn has(text: &str, words: &[&str]) -> usize {
     words.iter().filter(|w| text.contains(*w)).count()
 }
@@ -154,6 +178,14 @@ mod tests {
         assert_eq!(priority("My account was HACKED"), Priority::Urgent);
         assert_eq!(priority("I was charged twice"), Priority::High);
         assert_eq!(priority("How do I change my address?"), Priority::Medium);
+    }
+
+    #[test]
+    fn billing_and_cancelling_are_told_apart() {
+        assert!(about_billing("Why was I charged twice?"));
+        assert!(!about_billing("Please cancel my subscription"));
+        assert!(about_cancelling("Please CANCEL my subscription"));
+        assert!(!about_cancelling("Where is my parcel?"));
     }
 
     #[test]

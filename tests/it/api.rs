@@ -96,21 +96,14 @@ impl Desk {
 
     /// Uploads a Markdown document.
     pub async fn upload(&self, name: &str, text: &str) -> Answer {
-        let boundary = "XBOUNDARYX";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: text/markdown\r\n\r\n{text}\r\n--{boundary}--\r\n"
-        );
+        let (kind, body) = crate::common::multipart_file(name, "text/markdown", text.as_bytes());
         let res = self
             .api
             .server
             .client
             .post(self.api.server.at("/api/v1/knowledge/documents"))
             .bearer_auth(&self.token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", kind)
             .body(body)
             .send()
             .await

@@ -209,3 +209,17 @@ pub async fn new_ticket(db: &Db, tenant: &Tenant, customer: Uuid, subject: &str)
     tx.commit().await.expect("commit");
     t
 }
+
+/// A `multipart/form-data` body holding one file in the field `file`, as an upload form sends
+/// it: `(content-type header, body)`.
+pub fn multipart_file(name: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----support-agent-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}

@@ -3,6 +3,7 @@
 //! Chromium (Debian's `chromium` and `chromium-driver`, which scripts/test-tools.sh installs).
 
 mod browser;
+mod forms;
 mod outcomes;
 mod pages;
 mod support;

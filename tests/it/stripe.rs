@@ -5,18 +5,21 @@
 //! `Stripe-Account: acct_…`). Each has its own account on the loopback server, which answers
 //! only to that account's credentials.
 
+mod billing;
 mod cli;
 mod data;
 mod errors;
-mod fake;
+pub mod fake;
 mod fixtures;
 mod isolation;
+mod offline;
 mod retries;
 mod routes;
 mod secrets;
 mod store;
 mod tools;
 mod vault;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +68,7 @@ pub fn settings(base: &str) -> StripeSettings {
     s
 }
 
-fn account_a() -> Account {
+pub fn account_a() -> Account {
     let mut a = Account {
         authorization: format!("Bearer {KEY_A}"),
         ..Account::default()
@@ -104,8 +107,70 @@ fn account_a() -> Account {
         }
         a.charges.push(c);
     }
+    a.products = vec![
+        data::product("prod_Acoffee", "Coffee Club"),
+        data::product("prod_Atea", "Tea Box"),
+    ];
+    add_ada_billing(&mut a);
     a
 }
+
+/// Ada's subscriptions: an ended Tea Box, a renewing Coffee Club (its price nicknamed), a Tea
+/// Box set to end at the end of its period. Her invoices: ADA_INVOICES, each paid by one of her
+/// charges but the newest, which is open (unpaid).
+fn add_ada_billing(a: &mut Account) {
+    use data::SubKind;
+    let subs = [
+        ("sub_Aada000", "prod_Atea", None, "canceled", false),
+        (
+            "sub_Aada001",
+            "prod_Acoffee",
+            Some("Coffee Club Monthly"),
+            "active",
+            false,
+        ),
+        ("sub_Aada002", "prod_Atea", None, "active", true),
+    ];
+    for (n, (id, product, nickname, status, cancel)) in subs.into_iter().enumerate() {
+        let kind = SubKind {
+            nickname,
+            status,
+            cancel_at_period_end: cancel,
+        };
+        let mut s = data::subscription(
+            id,
+            "cus_Aada",
+            n as i64,
+            product,
+            2000,
+            ADA_PERIOD_END,
+            kind,
+        );
+        s["latest_invoice"] = serde_json::json!(format!("in_Aada{:03}", ADA_INVOICES - 1));
+        a.subscriptions.push(s);
+    }
+    for n in 0..ADA_INVOICES {
+        let open = n == ADA_INVOICES - 1;
+        let charge = format!("ch_Aada{n:03}");
+        a.invoices.push(data::invoice(
+            &format!("in_Aada{n:03}"),
+            "cus_Aada",
+            n as i64,
+            &format!("ADA-{:04}", n + 1),
+            2000,
+            if open { "open" } else { "paid" },
+            data::Billed {
+                subscription: Some("sub_Aada001"),
+                charge: (!open).then_some(charge.as_str()),
+            },
+        ));
+    }
+}
+
+/// How many invoices Ada has (more than one page of 2).
+pub const ADA_INVOICES: usize = 5;
+/// When Ada's subscriptions' current period ends (2026-12-31T00:00:00Z).
+pub const ADA_PERIOD_END: i64 = 1_798_675_200;
 
 fn account_b() -> Account {
     let mut b = Account {
@@ -125,6 +190,31 @@ fn account_b() -> Account {
         );
         b.charges.push(c);
     }
+    b.products = vec![data::product("prod_Bbox", "Bea's Box")];
+    b.subscriptions.push(data::subscription(
+        "sub_Bbea000",
+        "cus_Bbea",
+        0,
+        "prod_Bbox",
+        5000,
+        ADA_PERIOD_END,
+        data::SubKind {
+            status: "active",
+            ..Default::default()
+        },
+    ));
+    b.invoices.push(data::invoice(
+        "in_Bbea000",
+        "cus_Bbea",
+        0,
+        "BEA-0001",
+        5000,
+        "paid",
+        data::Billed {
+            subscription: Some("sub_Bbea000"),
+            charge: Some("ch_Bbea000"),
+        },
+    ));
     b
 }
 

@@ -30,6 +30,8 @@ EXPECTED = {
     "search_knowledge": (True, False, True, False),
     "fetch_stripe_charges": (True, False, True, True),
     "customer_overview": (True, False, True, True),
+    "list_subscriptions": (True, False, True, True),
+    "list_invoices": (True, False, True, True),
 }
 
 

@@ -110,6 +110,8 @@ pub fn router(pages: Pages, upload_limit: usize) -> Router {
             "/settings/stripe/disconnect",
             post(settings::disconnect_stripe),
         )
+        .route("/settings/email", post(settings::set_email))
+        .route("/settings/email/remove", post(settings::remove_email))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/delete", post(settings::delete_key))
         .route("/settings/claude-desktop", post(settings::claude_desktop))

@@ -14,6 +14,9 @@ use serde::Deserialize;
 use super::layout::{Section, csrf_field, page, when};
 use super::{Csrf, PageError, PageForm, PageQuery, PageResult, Pages, parse_id, see_other};
 use crate::accounts::{KeyScope, NewApiKey, Principal};
+use crate::channels::email::{self, ChannelError, ChannelView, NewChannel};
+use crate::channels::inbox::{MailboxState, MailboxStatus};
+use crate::config::Secret;
 use crate::stripe::access::{self, AccessError, Credential};
 
 /// The key name the Claude Desktop panel creates.
@@ -31,6 +34,22 @@ pub struct StripeForm {
     restricted_key: String,
 }
 
+/// The email channel form: `PUT /api/v1/channels/email`'s fields. The password is never shown
+/// back, not even after a refusal.
+#[derive(Default, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    smtp_url: String,
+    #[serde(default)]
+    imap_url: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
 #[derive(Deserialize)]
 pub struct KeyForm {
     #[serde(default)]
@@ -42,6 +61,8 @@ enum Fresh {
     Nothing,
     Key(NewApiKey),
     Claude(NewApiKey),
+    /// The email form was refused: what was typed (the password is not shown) and why.
+    EmailRefused(EmailForm, String),
 }
 
 pub async fn show(
@@ -54,6 +75,8 @@ pub async fn show(
         "stripe" => Some("Stripe connected."),
         "stripe-off" => Some("Stripe disconnected."),
         "key-deleted" => Some("API key deleted: it is refused from now on."),
+        "email" => Some("Email channel saved: approved drafts are sent from it."),
+        "email-off" => Some("Email channel removed: approved drafts are no longer sent."),
         _ => None,
     };
     render(&pages, &principal, &csrf, Fresh::Nothing, text).await
@@ -69,7 +92,7 @@ async fn render(
     let db = pages.app.ctx.db();
     let tenant = &principal.tenant;
     let stripe = access::status(db, tenant).await.map_err(access_error)?;
-    let channel = crate::channels::email::status(db, tenant).await?;
+    let channel = email::status(db, tenant).await?;
     let keys = pages.app.accounts.list_api_keys(tenant).await?;
     let body = html! {
         h1 { "Settings" }
@@ -99,9 +122,17 @@ async fn render(
         section aria-labelledby="email-h" {
             h2 id="email-h" { "Email channel" }
             @match &channel {
-                Some(c) => { p { "Replies are sent from " strong { (c.address) } " through " code { (c.smtp_url) } " (user " (c.username) "), set up " (when(c.created_at)) "." } }
-                None => { p { "No email channel: approved drafts are marked approved and nothing is sent. Set one up with " code { "PUT /api/v1/channels/email" } " or " code { "support-agent channels email set" } "." } }
+                Some(c) => {
+                    p { "Replies are sent from " strong { (c.address) } " through " code { (c.smtp_url) } " (user " (c.username) "), set up " (when(c.created_at)) "." }
+                    @if let Some(imap) = &c.imap_url { p { "Customers' mail is read from " code { (imap) } "." } (mailbox(c.mailbox.as_ref())) }
+                    form.inline method="post" action="/settings/email/remove" {
+                        (csrf_field(csrf))
+                        button.danger type="submit" data-confirm="Remove the email channel? Approved drafts will no longer be sent." { "Remove email channel" }
+                    }
+                }
+                None => { p { "No email channel: approved drafts are marked approved and nothing is sent." } }
             }
+            (email_form(csrf, channel.as_ref(), &fresh))
         }
         section aria-labelledby="keys-h" {
             h2 id="keys-h" { "API keys" }
@@ -146,6 +177,64 @@ async fn render(
         }
     };
     Ok(page("Settings", Section::Settings, csrf, body))
+}
+
+/// The form that sets (or replaces) the email channel, filled with what is stored or with what
+/// was typed before a refusal — never with a password.
+fn email_form(csrf: &Csrf, channel: Option<&ChannelView>, fresh: &Fresh) -> Markup {
+    let (address, smtp, imap, user, refused) = match (fresh, channel) {
+        (Fresh::EmailRefused(f, why), _) => (
+            f.address.as_str(),
+            f.smtp_url.as_str(),
+            f.imap_url.as_str(),
+            f.username.as_str(),
+            Some(why.as_str()),
+        ),
+        (_, Some(c)) => (
+            c.address.as_str(),
+            c.smtp_url.as_str(),
+            c.imap_url.as_deref().unwrap_or(""),
+            c.username.as_str(),
+            None,
+        ),
+        _ => ("", "", "", "", None),
+    };
+    html! {
+        form.stack method="post" action="/settings/email" {
+            (csrf_field(csrf))
+            @if let Some(why) = refused { p.error role="alert" id="email-error" { (why) } }
+            label for="email-address" { "Replies come from" }
+            input id="email-address" name="address" type="email" required maxlength="254" value=(address) placeholder="support@acme.example" autocomplete="off";
+            label for="smtp_url" { "SMTP server (" code { "smtps://host:465" } ", or " code { "smtp://host:587" } " with STARTTLS)" }
+            input id="smtp_url" name="smtp_url" type="text" required value=(smtp) placeholder="smtps://smtp.acme.example:465" autocomplete="off";
+            label for="imap_url" { "IMAP server for customers' mail (optional: " code { "imaps://host:993" } ")" }
+            input id="imap_url" name="imap_url" type="text" value=(imap) placeholder="imaps://imap.acme.example:993" autocomplete="off";
+            label for="email-username" { "User name" }
+            input id="email-username" name="username" type="text" required maxlength="254" value=(user) autocomplete="off";
+            label for="email-password" { "Password (stored sealed, never shown again)" }
+            input id="email-password" name="password" type="password" required maxlength="1000" autocomplete="new-password";
+            button type="submit" { @if channel.is_some() { "Replace email channel" } @else { "Save email channel" } }
+        }
+    }
+}
+
+/// How reading the IMAP mailbox goes.
+fn mailbox(status: Option<&MailboxStatus>) -> Markup {
+    html! {
+        @match status {
+            None => { p.muted { "The worker has not read the mailbox yet." } }
+            Some(m) => {
+                p {
+                    @match m.state {
+                        MailboxState::Pending => { "Not read yet." }
+                        MailboxState::Ok => { "Read" @if let Some(t) = m.last_ok_at { " " (when(t)) } "." }
+                        MailboxState::Failing => { strong { "Failing" } ": " (m.last_error.as_deref().unwrap_or("unknown error")) " (" (m.failures) " attempts; retried)." }
+                    }
+                    " " (m.tickets) " tickets and " (m.messages) " replies from mail; " (m.auto_replies + m.bounces + m.loops) " automatic mails set aside."
+                }
+            }
+        }
+    }
 }
 
 fn shown_once(k: &NewApiKey) -> Markup {
@@ -224,6 +313,45 @@ pub async fn disconnect_stripe(
         .await
         .map_err(access_error)?;
     Ok(see_other("/settings?done=stripe-off"))
+}
+
+/// Sets the email channel as `PUT /api/v1/channels/email` does (the same checks: addresses,
+/// URLs, hosts that must resolve to public addresses). A refusal shows the form again, with
+/// what was typed but the password, and why.
+pub async fn set_email(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Extension(csrf): Extension<Csrf>,
+    PageForm(form): PageForm<EmailForm>,
+) -> PageResult {
+    let imap = form.imap_url.trim();
+    let new = NewChannel {
+        address: form.address.clone(),
+        smtp_url: form.smtp_url.clone(),
+        imap_url: (!imap.is_empty()).then(|| imap.to_owned()),
+        username: form.username.clone(),
+        password: Secret::new(form.password.clone()),
+    };
+    let ctx = &pages.app.ctx;
+    match email::set(ctx.db(), ctx.channels(), &principal.tenant, &new).await {
+        Ok(_) => Ok(see_other("/settings?done=email")),
+        Err(ChannelError::Invalid { field, reason }) => {
+            let why = format!("Not saved: {} — {reason}.", field.replace('_', " "));
+            let refused = Fresh::EmailRefused(form, why);
+            let mut r = render(&pages, &principal, &csrf, refused, None).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError::from(e)),
+    }
+}
+
+pub async fn remove_email(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+) -> PageResult {
+    email::remove(pages.app.ctx.db(), &principal.tenant).await?;
+    Ok(see_other("/settings?done=email-off"))
 }
 
 pub async fn create_key(

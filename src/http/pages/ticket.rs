@@ -229,6 +229,9 @@ fn draft_box(
                         (csrf_field(csrf))
                         label for="content" { "The agent's draft — edit it before sending" }
                         textarea id="content" name="content" rows="12" required { (d.content) }
+                        // Filled by the script when the text differs; rendered here, with its
+                        // height reserved, so that nothing moves when the script starts.
+                        p.muted.edit-status id="edit-status" aria-live="polite" {}
                         div.actions {
                             button.primary type="submit" formaction={ "/tickets/" (ticket) "/drafts/" (d.id) "/approve" } { (approve_label) }
                             button type="submit" { "Save edit" }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
-pub use search::{SearchQuery, explain, passages, search};
+pub use search::{Aggregate, Fusion, Ranking, SearchQuery, TextRanking, explain, passages, search};
 
 use super::Document;
 use crate::{StoreError, TenantTx};

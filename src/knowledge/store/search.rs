@@ -1,5 +1,5 @@
 //! Hybrid search in one statement: the nearest chunks by cosine distance and the best full-text
-//! matches, fused by reciprocal rank, always within one tenant and one embedding model.
+//! matches, fused, always within one tenant and one embedding model.
 
 use sqlx::AssertSqlSafe;
 
@@ -7,6 +7,62 @@ use crate::knowledge::SearchHit;
 use crate::{StoreError, TenantTx};
 use pgvector::Vector;
 use uuid::Uuid;
+
+/// How the full-text ranking scores a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextRanking {
+    /// PostgreSQL's `ts_rank` (normalised by 1 + log of the length), title and headings
+    /// weighted A: no inverse document frequency.
+    TsRank,
+    /// BM25 (k1 = 1.2, b = 0.75): term frequency saturated and normalised by the chunk's length
+    /// against the tenant's average, each word weighted by its IDF among the tenant's own
+    /// chunks, counted when the statement runs (so always current, and never another tenant's).
+    Bm25,
+}
+
+/// How the two rankings are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fusion {
+    /// Reciprocal rank fusion: Σ weight / (k + rank).
+    Rrf,
+    /// Each ranking's scores scaled to 0–1 over its candidates (min-max), then weighted and
+    /// summed; a candidate missing from a ranking counts 0 there.
+    MinMax,
+    /// Each ranking's scores as z-scores over its candidates, then weighted and summed; a
+    /// candidate missing from a ranking counts as that ranking's lowest candidate.
+    ZScore,
+}
+
+/// What the rankings rank before they are fused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Aggregate {
+    /// Chunks, each on its own (one document may fill the results).
+    Chunks,
+    /// Documents, each scored by its best chunk in each ranking; results give every
+    /// document's best chunk before any document's second one.
+    DocumentMax,
+    /// Documents, each scored by the sum of its two best chunks in each ranking.
+    DocumentSum2,
+}
+
+/// How the search ranks: the knobs the benchmarks compare (BENCHMARKS-knowledge.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranking {
+    pub text_ranking: TextRanking,
+    pub fusion: Fusion,
+    pub aggregate: Aggregate,
+    /// Weight of the vector ranking; 0 skips it.
+    pub vector_weight: f64,
+    /// Weight of the full-text ranking; 0 skips it.
+    pub text_weight: f64,
+    /// The `k` of reciprocal rank fusion: score = Σ weight / (k + rank).
+    pub rrf_k: f64,
+    /// BM25: how many times a word of the title or headings counts (words of the text count 1).
+    pub title_weight: f64,
+    /// Scale the text weight by how much the two rankings agree: 2 × (the share of the vector
+    /// ranking's first ten also in the text ranking's first ten).
+    pub agreement: bool,
+}
 
 /// What to search for and how to weigh the two rankings.
 #[derive(Debug, Clone)]
@@ -18,10 +74,7 @@ pub struct SearchQuery<'a> {
     pub limit: i64,
     /// Candidates taken from each ranking before fusion.
     pub candidates: i64,
-    pub vector_weight: f64,
-    pub text_weight: f64,
-    /// The `k` of reciprocal rank fusion: score = Σ weight / (k + rank).
-    pub rrf_k: f64,
+    pub ranking: Ranking,
     /// HNSW candidate list size (`hnsw.ef_search`).
     pub ef_search: u32,
     /// At most this many chunks: compare with every one of them exactly instead of using the
@@ -29,56 +82,176 @@ pub struct SearchQuery<'a> {
     pub exact_max_chunks: i64,
 }
 
-/// The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
-/// row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
-/// the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
-/// BENCHMARKS-knowledge.md).
-///
-/// A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
-///
-/// The statement, with the vector ranking's ORDER BY as its one variable part: `embedding <=> $3`
-/// is what the HNSW index (vector_cosine_ops) serves; `(embedding <=> $3) + 0` is the same
-/// distance that no index can serve, i.e. an exact scan of the tenant's rows found through
-/// `chunks_user_id_embed_model_idx`.
-/// The full-text query: the words of `$4` (stemmed, stop words dropped) joined by OR, so that a
-/// question matches passages with some of its words; NULL (no match) when none is left. Written
-/// out rather than computed in a CTE so that the planner sees the constant when it plans.
-macro_rules! tsquery {
-    () => {
-        "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery"
+// The statement is put together from the fixed pieces below, chosen by the ranking's enums and
+// the path; every value (tenant, model, vector, query text, weights, limits) is a parameter:
+//
+// $1 user_id, $2 model, $3 query vector, $4 query text, $5 candidates per ranking,
+// $6 vector weight, $7 text weight, $8 RRF k, $9 limit, $10 title weight, $11 agreement.
+//
+// The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
+// row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
+// the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
+// BENCHMARKS-knowledge.md); BM25's statistics come from that same pass.
+//
+// A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
+//
+// The vector ranking's ORDER BY: `embedding <=> $3` is what the HNSW index (vector_cosine_ops)
+// serves; `(embedding <=> $3) + 0` is the same distance that no index can serve, i.e. an exact
+// scan of the tenant's rows found through `chunks_user_id_embed_model_idx`.
+
+const HNSW_ORDER: &str = "embedding <=> $3";
+const EXACT_ORDER: &str = "(embedding <=> $3) + 0";
+
+/// The vector ranking's candidates: (id, document_id, score = cosine similarity).
+const VEC: &str = "vec AS MATERIALIZED ( \
+    SELECT id, document_id, 1 - distance AS score FROM ( \
+        SELECT id, document_id, embedding <=> $3 AS distance FROM chunks \
+        WHERE user_id = $1 AND embed_model = $2 AND $6 > 0 \
+        ORDER BY {order} LIMIT $5) AS nearest)";
+
+/// `ts_rank`: the words of `$4` (stemmed, stop words dropped) joined by OR, so that a question
+/// matches passages with some of its words; NULL (no match) when none is left. Written out so
+/// that the planner sees the constant when it plans.
+const FTS_TS_RANK: &str = "fts AS MATERIALIZED ( \
+    SELECT c.id, c.document_id, ts_rank(c.tsv, {tsq}, 1)::float8 AS score FROM chunks c \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ {tsq} \
+    ORDER BY score DESC, c.id LIMIT $5)";
+const TSQUERY: &str =
+    "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery";
+
+/// BM25 over the tenant's chunks. `terms`: the query's lexemes (stemmed, stop words dropped)
+/// and their OR. `scan`: one pass over the tenant's chunks, with each matching chunk's vector
+/// cut down to the query's lexemes (ts_delete twice: what is not a query word, then that).
+/// `tf`: per chunk and word, the occurrences, those in the title or headings (weight A)
+/// counting `$10` times. IDF = ln(1 + (N − df + 0.5) / (df + 0.5)); the length is the number
+/// of distinct lexemes, against the tenant's average.
+const FTS_BM25: &str = "terms AS MATERIALIZED ( \
+    SELECT array_agg(lexeme) AS lexemes, \
+           string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', \
+                      ' | ')::tsquery AS query \
+    FROM unnest(to_tsvector('english', $4)) WHERE $7 > 0), \
+ scan AS MATERIALIZED ( \
+    SELECT c.id, c.document_id, length(c.tsv) AS len, \
+           CASE WHEN c.tsv @@ t.query \
+                THEN ts_delete(c.tsv, tsvector_to_array(ts_delete(c.tsv, t.lexemes))) END AS hit \
+    FROM chunks c, terms t \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND t.query IS NOT NULL), \
+ stats AS MATERIALIZED ( \
+    SELECT count(*)::float8 AS n, greatest(avg(len), 1)::float8 AS avglen FROM scan), \
+ tf AS MATERIALIZED ( \
+    SELECT s.id, s.document_id, s.len, u.lexeme, \
+           cardinality(u.positions) \
+             + ($10::float8 - 1) * coalesce(cardinality(array_positions(u.weights, 'A')), 0) AS tf \
+    FROM scan s, unnest(s.hit) u WHERE s.hit IS NOT NULL), \
+ df AS MATERIALIZED (SELECT lexeme, count(*)::float8 AS df FROM tf GROUP BY lexeme), \
+ fts AS MATERIALIZED ( \
+    SELECT tf.id, tf.document_id, \
+           sum(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * tf.tf * 2.2 \
+               / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / st.avglen))) AS score \
+    FROM tf JOIN df USING (lexeme) CROSS JOIN stats st \
+    GROUP BY tf.id, tf.document_id ORDER BY score DESC, tf.id LIMIT $5)";
+
+/// The two rankings by chunk: (key, score, rank).
+const KEYS_CHUNKS: &str = "v AS (SELECT id AS key, score, \
+        row_number() OVER (ORDER BY score DESC, id) AS rank FROM vec), \
+    t AS (SELECT id AS key, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM fts)";
+/// By document, scored by its best chunk.
+const KEYS_DOC_MAX: &str = "v AS (SELECT key, score, \
+        row_number() OVER (ORDER BY score DESC, key) AS rank FROM ( \
+        SELECT document_id AS key, max(score) AS score FROM vec GROUP BY document_id) g), \
+    t AS (SELECT key, score, row_number() OVER (ORDER BY score DESC, key) AS rank FROM ( \
+        SELECT document_id AS key, max(score) AS score FROM fts GROUP BY document_id) g)";
+/// By document, scored by the sum of its two best chunks.
+const KEYS_DOC_SUM2: &str = "v AS (SELECT key, score, \
+        row_number() OVER (ORDER BY score DESC, key) AS rank FROM ( \
+        SELECT document_id AS key, sum(score) FILTER (WHERE pos <= 2) AS score FROM ( \
+            SELECT document_id, score, \
+                   row_number() OVER (PARTITION BY document_id ORDER BY score DESC, id) AS pos \
+            FROM vec) p GROUP BY document_id) g), \
+    t AS (SELECT key, score, row_number() OVER (ORDER BY score DESC, key) AS rank FROM ( \
+        SELECT document_id AS key, sum(score) FILTER (WHERE pos <= 2) AS score FROM ( \
+            SELECT document_id, score, \
+                   row_number() OVER (PARTITION BY document_id ORDER BY score DESC, id) AS pos \
+            FROM fts) p GROUP BY document_id) g)";
+
+/// Both rankings side by side, with each one's score statistics and the agreement factor.
+const JOINED: &str = "j AS MATERIALIZED ( \
+        SELECT key, v.rank AS rv, v.score AS sv, t.rank AS rt, t.score AS st \
+        FROM v FULL JOIN t USING (key)), \
+    s AS (SELECT min(sv) AS minv, max(sv) AS maxv, avg(sv) AS meanv, stddev_pop(sv) AS sdv, \
+                 min(st) AS mint, max(st) AS maxt, avg(st) AS meant, stddev_pop(st) AS sdt, \
+                 CASE WHEN $11::bool \
+                      THEN 2 * (count(*) FILTER (WHERE rv <= 10 AND rt <= 10))::float8 / 10 \
+                      ELSE 1 END AS agree \
+          FROM j)";
+
+const FUSE_RRF: &str = "coalesce($6 / ($8 + rv), 0) + coalesce($7 * agree / ($8 + rt), 0)";
+const FUSE_MIN_MAX: &str = "$6 * CASE WHEN sv IS NULL THEN 0 WHEN maxv > minv \
+        THEN (sv - minv) / (maxv - minv) ELSE 1 END \
+    + $7 * agree * CASE WHEN st IS NULL THEN 0 WHEN maxt > mint \
+        THEN (st - mint) / (maxt - mint) ELSE 1 END";
+const FUSE_Z_SCORE: &str = "$6 * CASE WHEN sdv > 0 THEN (coalesce(sv, minv) - meanv) / sdv ELSE 0 END \
+    + $7 * agree * CASE WHEN sdt > 0 THEN (coalesce(st, mint) - meant) / sdt ELSE 0 END";
+
+/// Chunks: the `$9` best fused chunks.
+const TOP_CHUNKS: &str = "top AS MATERIALIZED ( \
+        SELECT key AS id, score, 1 AS pos FROM fused ORDER BY score DESC, key LIMIT $9)";
+/// Documents: the candidate chunks of the best documents, each document's chunks ordered by
+/// their own reciprocal-rank score, every document's first chunk before any second one.
+const TOP_DOCUMENTS: &str = "cand AS MATERIALIZED ( \
+        SELECT id, document_id, sum(part) AS chunk_score FROM ( \
+            SELECT id, document_id, \
+                   $6 / ($8 + row_number() OVER (ORDER BY score DESC, id)) AS part FROM vec \
+            UNION ALL \
+            SELECT id, document_id, \
+                   $7 / ($8 + row_number() OVER (ORDER BY score DESC, id)) FROM fts) x \
+        GROUP BY id, document_id), \
+    top AS MATERIALIZED ( \
+        SELECT id, score, pos FROM ( \
+            SELECT c.id, f.score, \
+                   row_number() OVER (PARTITION BY c.document_id \
+                                      ORDER BY c.chunk_score DESC, c.id) AS pos \
+            FROM cand c JOIN fused f ON f.key = c.document_id) r \
+        ORDER BY pos, score DESC, id LIMIT $9)";
+
+const SELECT: &str = "SELECT c.id AS chunk_id, c.document_id, d.title, d.source, c.heading_path, \
+        c.text, t.score::float8 AS score \
+    FROM top t \
+    JOIN chunks c ON c.user_id = $1 AND c.id = t.id \
+    JOIN documents d ON d.user_id = $1 AND d.id = c.document_id \
+    ORDER BY t.pos, t.score DESC, c.id";
+
+/// The statement for `ranking` on the exact or the HNSW path.
+fn statement(ranking: &Ranking, exact: bool) -> String {
+    let vec = VEC.replace("{order}", if exact { EXACT_ORDER } else { HNSW_ORDER });
+    let fts = match ranking.text_ranking {
+        TextRanking::TsRank => FTS_TS_RANK.replace("{tsq}", TSQUERY),
+        TextRanking::Bm25 => FTS_BM25.to_owned(),
     };
+    let keys = match ranking.aggregate {
+        Aggregate::Chunks => KEYS_CHUNKS,
+        Aggregate::DocumentMax => KEYS_DOC_MAX,
+        Aggregate::DocumentSum2 => KEYS_DOC_SUM2,
+    };
+    let fuse = match ranking.fusion {
+        Fusion::Rrf => FUSE_RRF,
+        Fusion::MinMax => FUSE_MIN_MAX,
+        Fusion::ZScore => FUSE_Z_SCORE,
+    };
+    let top = match ranking.aggregate {
+        Aggregate::Chunks => TOP_CHUNKS,
+        Aggregate::DocumentMax | Aggregate::DocumentSum2 => TOP_DOCUMENTS,
+    };
+    // Every parameter appears in every variant, so that the nine-to-eleven binds always match.
+    format!(
+        "WITH params AS (SELECT $10::float8 AS title_weight, $11::bool AS agreement), \
+         {vec}, {fts}, {keys}, {JOINED}, \
+         fused AS MATERIALIZED (SELECT key, ({fuse})::float8 AS score FROM j, s), \
+         {top} {SELECT}"
+    )
 }
 
-macro_rules! hybrid_sql {
-    ($order:literal) => {
-        concat!(
-            "WITH vec AS MATERIALIZED ( \
-                SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM ( \
-                    SELECT id, embedding <=> $3 AS distance FROM chunks \
-                    WHERE user_id = $1 AND embed_model = $2 AND $6 > 0 \
-                    ORDER BY ", $order, " LIMIT $5) AS nearest), \
-             fts AS MATERIALIZED ( \
-                SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM ( \
-                    SELECT c.id, ts_rank(c.tsv, ", tsquery!(), ", 1) AS score FROM chunks c \
-                    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 \
-                      AND c.tsv @@ ", tsquery!(), " \
-                    ORDER BY score DESC LIMIT $5) AS matched), \
-             top AS MATERIALIZED ( \
-                SELECT id, coalesce($6 / ($8 + vec.rank), 0) \
-                         + coalesce($7 / ($8 + fts.rank), 0) AS score \
-                FROM vec FULL JOIN fts USING (id) \
-                ORDER BY score DESC, id LIMIT $9) \
-             SELECT c.id AS chunk_id, c.document_id, d.title, d.source, c.heading_path, c.text, \
-                    t.score \
-             FROM top t \
-             JOIN chunks c ON c.user_id = $1 AND c.id = t.id \
-             JOIN documents d ON d.user_id = $1 AND d.id = c.document_id \
-             ORDER BY t.score DESC, c.id"
-        )
-    };
-}
-
-/// Binds the statement's nine parameters, in order.
+/// Binds the statement's eleven parameters, in order.
 macro_rules! bind {
     ($query:expr, $tx:expr, $q:expr) => {
         $query
@@ -87,29 +260,20 @@ macro_rules! bind {
             .bind(Vector::from($q.embedding.to_vec()))
             .bind($q.text)
             .bind($q.candidates.max($q.limit))
-            .bind($q.vector_weight)
-            .bind($q.text_weight)
-            .bind($q.rrf_k)
+            .bind($q.ranking.vector_weight)
+            .bind($q.ranking.text_weight)
+            .bind($q.ranking.rrf_k)
             .bind($q.limit)
+            .bind($q.ranking.title_weight)
+            .bind($q.ranking.agreement)
     };
 }
-
-const HNSW_SQL: &str = hybrid_sql!("embedding <=> $3");
-const EXACT_SQL: &str = hybrid_sql!("(embedding <=> $3) + 0");
-const EXPLAIN_HNSW_SQL: &str = concat!(
-    "EXPLAIN (ANALYZE, COSTS OFF) ",
-    hybrid_sql!("embedding <=> $3")
-);
-const EXPLAIN_EXACT_SQL: &str = concat!(
-    "EXPLAIN (ANALYZE, COSTS OFF) ",
-    hybrid_sql!("(embedding <=> $3) + 0")
-);
 
 /// Runs the hybrid search for the transaction's tenant.
 pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<SearchHit>, StoreError> {
     let exact = prepare(tx, q).await?;
-    let sql = if exact { EXACT_SQL } else { HNSW_SQL };
-    let hits = sqlx::query_as::<_, SearchHit>(sql);
+    let sql = statement(&q.ranking, exact);
+    let hits = sqlx::query_as::<_, SearchHit>(AssertSqlSafe(sql));
     let hits = bind!(hits, tx, q).fetch_all(tx.conn()).await?;
     Ok(hits)
 }
@@ -117,12 +281,11 @@ pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<Search
 /// The plan the search runs with, as `EXPLAIN ANALYZE` prints it (for benchmarks and operators).
 pub async fn explain(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<String>, StoreError> {
     let exact = prepare(tx, q).await?;
-    let sql = if exact {
-        EXPLAIN_EXACT_SQL
-    } else {
-        EXPLAIN_HNSW_SQL
-    };
-    let plan = sqlx::query_scalar::<_, String>(sql);
+    let sql = format!(
+        "EXPLAIN (ANALYZE, COSTS OFF) {}",
+        statement(&q.ranking, exact)
+    );
+    let plan = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
     Ok(bind!(plan, tx, q).fetch_all(tx.conn()).await?)
 }
 

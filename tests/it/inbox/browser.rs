@@ -2,7 +2,9 @@
 //! loopback port, started here): sign up, log in, open the desk's ticket, edit the draft,
 //! approve it, see the state change and the outcome figures move (checked against SQL); the
 //! `<script>` ticket renders as text; a form without its CSRF token is refused; a second tenant
-//! sees none of it and a pasted URL is 404. Screenshots go to `target/inbox-screenshots/`
+//! sees none of it and a pasted URL is 404; every control of the ticket page is reached by Tab,
+//! named, and shows its focus, and nothing moves as the page loads or the draft is edited.
+//! Screenshots go to `target/inbox-screenshots/`
 //! (`SUPPORT_AGENT_WRITE_SCREENSHOTS=1` also refreshes the README's, under `docs/`).
 
 use std::net::TcpListener;
@@ -21,6 +23,7 @@ use super::support::{server, tenant_of, ticket_with_draft};
 use crate::accounts::support::PASSWORD;
 use crate::common::TestDb;
 use crate::knowledge::support::hash_embedder;
+use crate::mcp::support::Server;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -174,6 +177,16 @@ async fn sign_up(c: &Client, base: &str, name: &str, email: &str) {
     wait_text(c, "main h1", "Queue").await;
 }
 
+/// A server, chromedriver, and a browser signed up as `email` (tenant "Northwind").
+async fn signed_up(t: &TestDb, email: &str) -> (Server, Driver, Client, Tenant) {
+    let s = server(t).await;
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_up(&c, &s.at(""), "Northwind", email).await;
+    let tenant = tenant_of(t, email).await;
+    (s, driver, c, tenant)
+}
+
 /// The desk's ticket: Maya was charged twice; the draft cites the refund policy.
 async fn desk(t: &TestDb, tenant: &Tenant) -> (Uuid, Uuid, Uuid) {
     let policy = "# Refunds\n\n## Double charges\n\nWhen a card is charged twice for one order we \
@@ -245,13 +258,8 @@ async fn figure(c: &Client, key: &str) -> String {
 #[tokio::test]
 async fn a_person_signs_up_logs_in_edits_and_approves_the_draft_and_sees_the_outcomes_move() {
     let t = TestDb::new().await;
-    let s = server(&t).await;
+    let (s, driver, c, tenant) = signed_up(&t, "owner@northwind.test").await;
     let base = s.at("");
-    let driver = Driver::start().await;
-    let c = driver.browser().await;
-
-    sign_up(&c, &base, "Northwind", "owner@northwind.test").await;
-    let tenant = tenant_of(&t, "owner@northwind.test").await;
     let (ticket, draft, xss) = desk(&t, &tenant).await;
 
     // Log out, and in again.
@@ -406,5 +414,173 @@ async fn a_person_signs_up_logs_in_edits_and_approves_the_draft_and_sees_the_out
     assert!(!text(&other, "body").await.contains("Maya"));
 
     other.close().await.expect("close");
+    c.close().await.expect("close");
+}
+
+/// What the focused element is, as a person tabbing through the page meets it.
+#[derive(Debug, serde::Deserialize)]
+struct Focused {
+    /// Its place in the document, which tells two controls of the same name apart.
+    at: i64,
+    tag: String,
+    name: String,
+    outline: String,
+    width: f64,
+    visible: bool,
+}
+
+const FOCUSED: &str = "const e = document.activeElement; const s = getComputedStyle(e); \
+    const label = e.getAttribute('aria-label') || (e.labels && e.labels.length ? e.labels[0].innerText : ''); \
+    return { at: [...document.querySelectorAll('*')].indexOf(e), tag: e.tagName.toLowerCase(), \
+             name: (label || e.innerText || e.value || '').trim().slice(0, 80), \
+             outline: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, \
+             visible: e.matches(':focus-visible') };";
+
+/// Presses Tab, as a person's keyboard does (to whatever has the focus, a file input too).
+async fn tab(c: &Client) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let tab: char = fantoccini::key::Key::Tab.into();
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: tab })
+        .then(KeyAction::Up { value: tab });
+    c.perform_actions(keys).await.expect("Tab");
+}
+
+/// Presses Tab from where the focus is until it leaves the page or comes back round: every
+/// control met, in order.
+async fn tab_through(c: &Client) -> Vec<Focused> {
+    let mut reached: Vec<Focused> = Vec::new();
+    for _ in 0..200 {
+        tab(c).await;
+        let f: Focused = serde_json::from_value(c.execute(FOCUSED, vec![]).await.expect("focused"))
+            .expect("a focused element");
+        if f.tag == "body" || reached.iter().any(|r| r.at == f.at) {
+            break;
+        }
+        reached.push(f);
+    }
+    reached
+}
+
+/// Where the top of the element `css` is on the page, in CSS pixels.
+async fn top_of(c: &Client, css: &str) -> f64 {
+    let e = c.find(Locator::Css(css)).await.expect(css);
+    e.rectangle().await.expect("its rectangle").1
+}
+
+/// The layout shifts Chromium recorded since the page started (the Layout Instability API).
+async fn layout_shift(c: &Client) -> f64 {
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; let sum = 0; \
+             new PerformanceObserver(l => { for (const e of l.getEntries()) { if (!e.hadRecentInput) sum += e.value; } }) \
+               .observe({ type: 'layout-shift', buffered: true }); \
+             setTimeout(() => done(sum), 400);",
+            vec![],
+        )
+        .await
+        .expect("layout-shift observer");
+    v.as_f64().expect("a number")
+}
+
+#[tokio::test]
+async fn the_ticket_page_is_reachable_by_keyboard_with_visible_focus_and_nothing_moves() {
+    let t = TestDb::new().await;
+    let (s, _driver, c, tenant) = signed_up(&t, "keys@northwind.test").await;
+    let base = s.at("");
+    let (ticket, _, _) = desk(&t, &tenant).await;
+    c.goto(&format!("{base}/tickets/{ticket}"))
+        .await
+        .expect("goto");
+    wait_text(&c, "main h1", "Charged twice").await;
+
+    // No layout shift while the page and its draft load.
+    assert_eq!(layout_shift(&c).await, 0.0, "the page moved while loading");
+
+    // Tab from the top of the page through every control: each is reached, has a name, and
+    // shows where the focus is.
+    let reached = tab_through(&c).await;
+    let names: Vec<&str> = reached.iter().map(|f| f.name.as_str()).collect();
+    for wanted in [
+        "Queue",
+        "Log out",
+        "The agent's draft — edit it before sending",
+        "Mark approved \u{2014} no channel",
+        "Save edit",
+        "Discard draft",
+        "Re-run triage",
+        "Status",
+        "Priority",
+        "Save status and priority",
+    ] {
+        assert!(
+            names.contains(&wanted),
+            "{wanted:?} is not reached by Tab; reached {names:?}"
+        );
+    }
+    for f in &reached {
+        assert!(!f.name.is_empty(), "a control without a name: {f:?}");
+        assert!(
+            f.visible && f.outline != "none" && f.width >= 2.0,
+            "focus is not visible on {f:?}"
+        );
+    }
+
+    // Editing the draft says so under the box, and nothing below it moves.
+    let approve = "button.primary[formaction$='/approve']";
+    let before = top_of(&c, approve).await;
+    c.find(Locator::Css("#content"))
+        .await
+        .expect("box")
+        .send_keys(" Thanks for waiting.")
+        .await
+        .expect("type");
+    wait_text(&c, ".edit-status", "Edited: not saved yet.").await;
+    let after = top_of(&c, approve).await;
+    assert_eq!(
+        before, after,
+        "the buttons moved when the edit status appeared"
+    );
+
+    // Every page fits a phone's width, and every control on it is reached by Tab with a name.
+    c.set_window_size(390, 844).await.expect("phone width");
+    for path in ["/tickets", "/outcomes", "/knowledge", "/settings"] {
+        c.goto(&format!("{base}{path}")).await.expect("goto");
+        let fits = c
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(fits, json!(true), "{path} scrolls sideways at phone width");
+        let controls = c
+            .execute(
+                "return [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')] \
+                   .filter(e => e.offsetParent !== null && e.tabIndex >= 0).length;",
+                vec![],
+            )
+            .await
+            .expect("script")
+            .as_u64()
+            .expect("a count");
+        let reached = tab_through(&c).await;
+        for f in &reached {
+            assert!(
+                !f.name.is_empty(),
+                "{path}: a control without a name: {f:?}"
+            );
+            assert!(
+                f.visible && f.outline != "none",
+                "{path}: focus not visible on {f:?}"
+            );
+        }
+        let names: Vec<&str> = reached.iter().map(|f| f.name.as_str()).collect();
+        assert!(
+            names.len() as u64 >= controls,
+            "{path}: Tab reached {} of {controls} controls: {names:?}",
+            names.len()
+        );
+    }
     c.close().await.expect("close");
 }

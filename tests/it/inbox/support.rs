@@ -11,7 +11,7 @@ use support_agent::{Db, Tenant, users};
 use uuid::Uuid;
 
 use crate::accounts::support::PASSWORD;
-use crate::common::{TestDb, new_customer, new_ticket};
+use crate::common::{TestDb, multipart_file, new_customer, new_ticket};
 use crate::knowledge::support::hash_embedder;
 use crate::mcp::support::Server;
 
@@ -25,6 +25,14 @@ pub async fn server_with(
     change: impl FnOnce(&mut support_agent::http::HttpConfig),
 ) -> Server {
     let ctx = Ctx::new(t.db.clone()).with_knowledge(hash_embedder(), SearchSettings::default());
+    server_ctx(ctx, change).await
+}
+
+/// The server of `ctx`.
+pub async fn server_ctx(
+    ctx: Ctx,
+    change: impl FnOnce(&mut support_agent::http::HttpConfig),
+) -> Server {
     Server::spawn_configured(ctx, change).await
 }
 
@@ -157,6 +165,23 @@ impl Browser {
             req = req.header("origin", o);
         }
         let res = req.send().await.expect("POST");
+        self.finish(res).await
+    }
+
+    /// POSTs one file as `multipart/form-data` (field `file`), as the upload form does; the
+    /// CSRF token, if any, is in `path`'s query.
+    pub async fn upload(&mut self, path: &str, name: &str, bytes: &[u8]) -> Got {
+        let (kind, body) = multipart_file(name, "application/octet-stream", bytes);
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.header())
+            .header("origin", self.base.clone())
+            .header("content-type", kind)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
         self.finish(res).await
     }
 

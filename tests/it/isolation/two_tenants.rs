@@ -345,3 +345,91 @@ async fn tenant_a_cannot_read_change_delete_or_queue_jobs_of_tenant_b() {
     .await;
     assert!(matches!(r, Err(StoreError::NotFound("ticket"))), "{r:?}");
 }
+
+/// A stored Stripe event and a webhook endpoint of `tenant`, through the stores.
+async fn stripe_rows(db: &Db, tenant: &Tenant, event_id: &str) -> Uuid {
+    use support_agent::stripe::vault::Sealed;
+    use support_agent::stripe::webhooks::store;
+    let mut tx = db.begin(tenant).await.expect("begin");
+    let sealed = Sealed {
+        key_id: "k1".into(),
+        nonce: vec![0; 12],
+        ciphertext: vec![1; 32],
+    };
+    let endpoint = format!("we_{}_0123456789abcdef", tenant.id().simple());
+    store::put_webhook(&mut tx, &endpoint, &sealed, None)
+        .await
+        .expect("endpoint");
+    let payload = serde_json::json!({"id": event_id});
+    let event = store::NewEvent {
+        event_id,
+        kind: "charge.refunded",
+        account_id: None,
+        livemode: false,
+        created: chrono::Utc::now(),
+        payload: &payload,
+    };
+    let id = store::insert_event(&mut tx, &event)
+        .await
+        .expect("event")
+        .expect("new");
+    tx.commit().await.expect("commit");
+    id
+}
+
+#[tokio::test]
+async fn tenant_a_cannot_read_change_delete_insert_or_attach_to_tenant_b_stripe_events() {
+    let w = world().await;
+    stripe_rows(&w.t.db, &w.a, "evt_A1").await;
+    let b_event = stripe_rows(&w.t.db, &w.b, "evt_B1").await;
+    assert_walled_off(&w, "stripe_events", "user_id", b_event, "outcome = 'pwned'").await;
+    let insert = format!(
+        "INSERT INTO stripe_events (user_id, id, event_id, type, event_created, payload) \
+         VALUES ('{}', '{}', 'evt_X', 'x', now(), '{{}}')",
+        w.b.id(),
+        Uuid::now_v7()
+    );
+    assert_eq!(
+        exec_as(&w.t.db, &w.a, insert).await,
+        Err(RLS_VIOLATION.into()),
+        "stripe_events: insert as B"
+    );
+    let attach = format!(
+        "UPDATE stripe_events SET ticket_id = '{}' WHERE user_id = '{}'",
+        w.b_ticket,
+        w.a.id()
+    );
+    assert_eq!(
+        exec_as(&w.t.db, &w.a, attach).await,
+        Err(FK_VIOLATION.into()),
+        "stripe_events: point at B's ticket"
+    );
+    // The same event id in two tenants is two rows: ids are unique per tenant.
+    stripe_rows(&w.t.db, &w.a, "evt_B1").await;
+    // Through the store: B's event is "not found" to A.
+    let mut tx = w.t.db.begin(&w.a).await.expect("begin");
+    let r = support_agent::stripe::webhooks::store::get_event(&mut tx, b_event).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn tenant_a_cannot_read_or_change_tenant_b_webhook_secrets() {
+    let w = world().await;
+    stripe_rows(&w.t.db, &w.a, "evt_A1").await;
+    stripe_rows(&w.t.db, &w.b, "evt_B1").await;
+    let (db, a, b) = (&w.t.db, &w.a, &w.b);
+    let bid = b.id();
+    let n = count_as(db, a, "SELECT count(*) FROM stripe_webhooks".into()).await;
+    assert_eq!(n, 1, "A sees its own endpoint only");
+    let touch = format!("UPDATE stripe_webhooks SET ciphertext = '\\x00' WHERE user_id = '{bid}'");
+    assert_eq!(exec_as(db, a, touch).await, Ok(0));
+    let delete = format!("DELETE FROM stripe_webhooks WHERE user_id = '{bid}'");
+    assert_eq!(exec_as(db, a, delete).await, Ok(0));
+    let steal = format!(
+        "UPDATE stripe_webhooks SET user_id = '{bid}' WHERE user_id = '{}'",
+        a.id()
+    );
+    assert_eq!(exec_as(db, a, steal).await, Err(RLS_VIOLATION.into()));
+    let mine = count_as(db, b, "SELECT count(*) FROM stripe_webhooks".into()).await;
+    assert_eq!(mine, 1, "B's endpoint intact");
+}

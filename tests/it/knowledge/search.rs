@@ -248,3 +248,175 @@ async fn the_tool_returns_results_with_citation_ids_and_checks_its_limit() {
     let props = schema["properties"].as_object().expect("properties");
     assert_eq!(props.keys().collect::<Vec<_>>(), ["limit", "query"]);
 }
+
+/// The text-only default ranking (BM25) for `tenant`: the documents' sources, best first.
+async fn text_only(db: &Db, tenant: &Tenant, query: &str, limit: i64) -> Vec<(String, f64)> {
+    let settings = SearchSettings {
+        kb_vector_weight: 0.0,
+        ..Default::default()
+    };
+    search(db, &WordHashEmbedder, &settings, tenant, query, limit)
+        .await
+        .expect("search")
+        .into_iter()
+        .map(|h| {
+            let name = std::path::Path::new(&h.source)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, h.score)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bm25_weighs_words_by_their_rarity_among_the_tenants_own_chunks_only() {
+    let t = TestDb::new().await;
+    let (a, b) = (
+        new_tenant(&t.db, "Acme").await,
+        new_tenant(&t.db, "Bolt").await,
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    // "refund" is in every document of A, "ZX-99" in one: the rare word decides.
+    write(
+        dir.path(),
+        "common.md",
+        "# Refunds\n\nA refund, a refund, a refund: refunds take five days.",
+    );
+    write(
+        dir.path(),
+        "rare.md",
+        "# Codes\n\nThe override code ZX-99 unlocks a refund.",
+    );
+    for i in 0..6 {
+        write(
+            dir.path(),
+            &format!("other{i}.md"),
+            format!("# Refund policy {i}\n\nAsk for a refund within {i} weeks."),
+        );
+    }
+    ingest(&t.db, &a, &[dir.path()], false).await;
+    let query = "refund code ZX-99";
+    let before = text_only(&t.db, &a, query, 10).await;
+    assert_eq!(before[0].0, "rare", "{before:?}");
+    // Another tenant full of "ZX-99" changes neither A's ranking nor its scores: the
+    // statistics are A's own.
+    let other = tempfile::tempdir().expect("dir");
+    for i in 0..20 {
+        write(
+            other.path(),
+            &format!("zx{i}.md"),
+            format!("# ZX-99 {i}\n\nZX-99 ZX-99 code ZX-99."),
+        );
+    }
+    ingest(&t.db, &b, &[other.path()], false).await;
+    let after = text_only(&t.db, &a, query, 10).await;
+    assert_eq!(before, after);
+    // B's own ranking sees its statistics: every document has every query word but one.
+    let b_hits = text_only(&t.db, &b, query, 10).await;
+    assert!(
+        b_hits.iter().all(|(name, _)| name.starts_with("zx")),
+        "{b_hits:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_long_document_does_not_fill_the_results() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let dir = tempfile::tempdir().expect("dir");
+    // One document of many sections about refunds, and four short ones that mention them.
+    let long: String = (0..12)
+        .map(|i| {
+            format!(
+                "## Refund rule {i}\n\n{}\n\n",
+                "Refunds are paid back to the card used for the order. ".repeat(30)
+            )
+        })
+        .collect();
+    write(dir.path(), "long.md", format!("# Refunds\n\n{long}"));
+    for i in 0..4 {
+        write(
+            dir.path(),
+            &format!("short{i}.md"),
+            format!("# Note {i}\n\nRefunds for order {i} are paid to the card."),
+        );
+    }
+    let report = ingest(&t.db, &a, &[dir.path()], false).await;
+    assert!(
+        report.chunks >= 10,
+        "the long document has many chunks: {report:?}"
+    );
+    let hits = search(
+        &t.db,
+        &WordHashEmbedder,
+        &SearchSettings::default(),
+        &a,
+        "refunds paid to the card",
+        5,
+    )
+    .await
+    .expect("search");
+    let docs: std::collections::HashSet<_> = hits.iter().map(|h| h.document_id).collect();
+    assert_eq!((hits.len(), docs.len()), (5, 5), "five documents: {hits:?}");
+    // With more room than documents, a document's further chunks follow.
+    let hits = search(
+        &t.db,
+        &WordHashEmbedder,
+        &SearchSettings::default(),
+        &a,
+        "refunds paid to the card",
+        12,
+    )
+    .await
+    .expect("search");
+    assert_eq!(hits.len(), 12);
+    let first: std::collections::HashSet<_> = hits[..5].iter().map(|h| h.document_id).collect();
+    assert_eq!(first.len(), 5, "every document's best chunk comes first");
+}
+
+#[tokio::test]
+async fn every_ranking_variant_runs_on_both_paths() {
+    use support_agent::knowledge::store::{Aggregate, Fusion, TextRanking};
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let dir = tempfile::tempdir().expect("dir");
+    for i in 0..6 {
+        write(
+            dir.path(),
+            &format!("{i}.md"),
+            format!("# Shipping {i}\n\nParcels ship in {i} days; it's tracked (O'Brien \\ co)."),
+        );
+    }
+    ingest(&t.db, &a, &[dir.path()], false).await;
+    for text in [TextRanking::TsRank, TextRanking::Bm25] {
+        for fusion in [Fusion::Rrf, Fusion::MinMax, Fusion::ZScore] {
+            for aggregate in [
+                Aggregate::Chunks,
+                Aggregate::DocumentMax,
+                Aggregate::DocumentSum2,
+            ] {
+                for exact_max_chunks in [10_000, 0] {
+                    let settings = SearchSettings {
+                        kb_text_ranking: text,
+                        kb_fusion: fusion,
+                        kb_aggregate: aggregate,
+                        kb_exact_max_chunks: exact_max_chunks,
+                        ..Default::default()
+                    };
+                    // Quotes and backslashes in the query reach the statement only as data.
+                    for query in ["parcels ship tracked", "O'Brien \\ it's", "the of and"] {
+                        let hits = search(&t.db, &WordHashEmbedder, &settings, &a, query, 3)
+                            .await
+                            .unwrap_or_else(|e| panic!("{text:?} {fusion:?} {aggregate:?}: {e}"));
+                        assert!(hits.len() <= 3);
+                        assert!(
+                            !hits.is_empty(),
+                            "{text:?} {fusion:?} {aggregate:?} {query}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -41,7 +41,9 @@ async fn the_catalog_states_every_annotation_and_names_no_tenant() {
             "update_ticket",
             "search_knowledge",
             "fetch_stripe_charges",
-            "customer_overview"
+            "customer_overview",
+            "list_subscriptions",
+            "list_invoices"
         ]
     );
     for t in tools::catalog() {

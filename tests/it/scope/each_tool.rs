@@ -43,6 +43,16 @@ async fn each_scoped_tool_answers_for_the_tickets_customer_only() {
             json!({"customer_id": bea}),
         ),
         (
+            "list_subscriptions",
+            json!({"customer_id": ada}),
+            json!({"customer_id": bea}),
+        ),
+        (
+            "list_invoices",
+            json!({"customer_id": ada}),
+            json!({"customer_id": bea}),
+        ),
+        (
             "list_tickets",
             json!({"customer_id": ada}),
             json!({"customer_id": bea}),
@@ -71,6 +81,8 @@ async fn each_scoped_tool_answers_for_the_tickets_customer_only() {
     for (tool, args) in [
         ("customer_overview", json!({"email": w.ada.email})),
         ("fetch_stripe_charges", json!({"email": w.ada.email})),
+        ("list_subscriptions", json!({"email": w.ada.email})),
+        ("list_invoices", json!({"email": w.ada.email})),
     ] {
         assert_eq!(
             error(&w, &job, tool, args).await,

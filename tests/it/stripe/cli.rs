@@ -249,3 +249,91 @@ async fn rekey_moves_every_stored_key_to_the_current_master_key() {
     let r = run_with(&t, None, &["stripe", "rekey"], None, &without_old);
     r.fails_with("`ktest2`, which neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS holds");
 }
+
+#[tokio::test]
+async fn webhook_secret_set_answers_the_endpoint_url_and_status_shows_the_webhooks() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Alice").await.id().to_string();
+    let public = [("MCP_PUBLIC_URL", "https://support.example.com/")];
+    let key = format!("{KEY_A}\n");
+    run(
+        &t,
+        None,
+        &["stripe", "connect", "--user", &a, "--restricted-key-stdin"],
+        Some(&key),
+    );
+    let before = run_with(
+        &t,
+        None,
+        &["stripe", "status", "--user", &a, "--json"],
+        None,
+        &public,
+    )
+    .json();
+    assert_eq!(before["webhooks"]["configured"], false);
+    assert_eq!(before["webhooks"]["last_event_at"], Value::Null);
+    let to_create = before["webhooks"]["endpoint_url"]
+        .as_str()
+        .expect("the URL to create the endpoint with")
+        .to_owned();
+    let secret = "whsec_cliSecret0123456789abcdefXYZ";
+    let set = run_with(
+        &t,
+        None,
+        &[
+            "stripe",
+            "webhook-secret",
+            "set",
+            "--user",
+            &a,
+            "--secret-stdin",
+            "--json",
+        ],
+        Some(&format!("{secret}\n")),
+        &public,
+    );
+    let v = set.json();
+    let url = v["endpoint_url"].as_str().expect("endpoint_url").to_owned();
+    let prefix = format!(
+        "https://support.example.com/webhooks/stripe/we_{}_",
+        uuid::Uuid::parse_str(&a).expect("uuid").simple()
+    );
+    assert!(url.starts_with(&prefix), "{url}");
+    assert_eq!(
+        url, to_create,
+        "the URL status showed before is the endpoint's"
+    );
+    assert!(!set.stdout.contains(secret) && !set.stderr.contains(secret));
+    let after = run_with(
+        &t,
+        None,
+        &["stripe", "status", "--user", &a, "--json"],
+        None,
+        &public,
+    )
+    .json();
+    assert_eq!(after["webhooks"]["configured"], true);
+    assert_eq!(after["webhooks"]["endpoint_url"], url.as_str());
+    assert!(!after.to_string().contains(secret));
+    let human = run(&t, None, &["stripe", "status", "--user", &a], None);
+    assert!(
+        human.stdout.contains("webhooks: events go to"),
+        "{}",
+        human.stdout
+    );
+    // Something that is not a signing secret is refused, and writes nothing.
+    run(
+        &t,
+        None,
+        &[
+            "stripe",
+            "webhook-secret",
+            "set",
+            "--user",
+            &a,
+            "--secret-stdin",
+        ],
+        Some("sk_live_notawebhooksecret\n"),
+    )
+    .fails_with("whsec_");
+}

@@ -30,6 +30,9 @@ pub struct Account {
     pub charges: Vec<Value>,
     pub refunds: Vec<Value>,
     pub disputes: Vec<Value>,
+    pub products: Vec<Value>,
+    pub subscriptions: Vec<Value>,
+    pub invoices: Vec<Value>,
 }
 
 /// A request as the server saw it.

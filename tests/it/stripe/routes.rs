@@ -94,6 +94,49 @@ pub fn answer(accounts: &[Account], seen: &Seen) -> Response {
             filter(&account.disputes, "charge", "charge"),
             seen,
         ),
+        ("GET", "/v1/subscriptions") => {
+            if let Some(missing) = unknown_customer(account, seen) {
+                return missing;
+            }
+            let status = seen.param("status");
+            let subs: Vec<Value> = filter(&account.subscriptions, "customer", "customer")
+                .into_iter()
+                .filter(|s| match status {
+                    Some("all") => true,
+                    Some("ended") => {
+                        s["status"] == "canceled" || s["status"] == "incomplete_expired"
+                    }
+                    Some(st) => s["status"] == st,
+                    // Stripe's default leaves canceled subscriptions out.
+                    None => s["status"] != "canceled",
+                })
+                .map(|s| expand_subscription(account, s, seen))
+                .collect();
+            page("/v1/subscriptions", subs, seen)
+        }
+        ("GET", "/v1/invoices") => {
+            if let Some(missing) = unknown_customer(account, seen) {
+                return missing;
+            }
+            let invoices: Vec<Value> = filter(&account.invoices, "customer", "customer")
+                .into_iter()
+                .filter(|i| seen.param("status").is_none_or(|st| i["status"] == st))
+                .map(|i| expand_invoice(i, seen))
+                .collect();
+            page("/v1/invoices", invoices, seen)
+        }
+        ("GET", path) if path.starts_with("/v1/charges/") => {
+            let id = path.trim_start_matches("/v1/charges/");
+            match account.charges.iter().find(|c| c["id"] == id) {
+                Some(c) => Json(c.clone()).into_response(),
+                None => err(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &format!("No such charge: '{id}'"),
+                ),
+            }
+        }
         ("GET", path) if path.starts_with("/v1/customers/") => {
             let id = path.trim_start_matches("/v1/customers/");
             match account.customers.iter().find(|c| c["id"] == id) {
@@ -120,6 +163,71 @@ pub fn answer(accounts: &[Account], seen: &Seen) -> Response {
             "Unrecognized request URL",
         ),
     }
+}
+
+/// Stripe's 400 for a `customer` parameter that names no customer of the account.
+fn unknown_customer(account: &Account, seen: &Seen) -> Option<Response> {
+    let c = seen.param("customer")?;
+    if account.customers.iter().any(|x| x["id"] == c) {
+        return None;
+    }
+    let msg = format!("No such customer: '{c}'");
+    Some(err(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("resource_missing"),
+        &msg,
+    ))
+}
+
+/// The `expand[]` parameters of a request (`expand[0]=…`, as async-stripe writes them).
+fn expands(seen: &Seen) -> Vec<&str> {
+    seen.query
+        .iter()
+        .filter(|(k, _)| k == "expand" || k.starts_with("expand["))
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// A subscription as listed: its products and latest invoice expanded when asked.
+fn expand_subscription(account: &Account, mut s: Value, seen: &Seen) -> Value {
+    let wanted = expands(seen);
+    if wanted.contains(&"data.items.data.price.product")
+        && let Some(items) = s["items"]["data"].as_array_mut()
+    {
+        for item in items {
+            let id = item["price"]["product"].clone();
+            if let Some(p) = account.products.iter().find(|p| p["id"] == id) {
+                item["price"]["product"] = p.clone();
+            }
+        }
+    }
+    if wanted.contains(&"data.latest_invoice") {
+        let id = s["latest_invoice"].clone();
+        if let Some(i) = account.invoices.iter().find(|i| i["id"] == id) {
+            s["latest_invoice"] = expand_invoice(
+                i.clone(),
+                &Seen {
+                    query: vec![],
+                    ..seen.clone()
+                },
+            );
+        }
+    }
+    s
+}
+
+/// An invoice as listed: its payments only when `data.payments` is expanded (Stripe's
+/// includable field).
+fn expand_invoice(mut i: Value, seen: &Seen) -> Value {
+    let payments = i
+        .as_object_mut()
+        .and_then(|o| o.remove("payments_template"));
+    if expands(seen).contains(&"data.payments") {
+        i["payments"] =
+            payments.unwrap_or_else(|| data::list("/v1/invoice_payments", vec![], false));
+    }
+    i
 }
 
 /// A page of `items`, newest first, after `starting_after`, at most `limit` (default 10).

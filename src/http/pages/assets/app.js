@@ -32,11 +32,11 @@ document.addEventListener("DOMContentLoaded", function () {
   if (box) {
     var original = box.value;
     var leaving = false;
-    var status = document.createElement("p");
-    status.className = "muted edit-status";
-    status.setAttribute("aria-live", "polite");
-    box.insertAdjacentElement("afterend", status);
+    var status = document.getElementById("edit-status");
     box.addEventListener("input", function () {
+      if (!status) {
+        return;
+      }
       status.textContent = box.value === original ? "" : "Edited: not saved yet.";
     });
     if (box.form) {
