@@ -45,6 +45,11 @@ struct Args {
     /// hidden), instead of each client calling again as soon as its reply arrives.
     #[arg(long)]
     rate: Option<f64>,
+    /// The protocol revision the MCP calls speak: `2025-11-25` (the `MCP-Protocol-Version`
+    /// header only) or `2026-07-28` (also the `_meta` protocol version and capabilities, and the
+    /// `Mcp-Method` / `Mcp-Name` headers).
+    #[arg(long, default_value = "2025-11-25")]
+    protocol: String,
     #[command(flatten)]
     jwt: JwtSettings,
 }
@@ -123,6 +128,7 @@ async fn client(
     tool: Arc<str>,
     customers: u32,
     plan: Plan,
+    protocol: Arc<str>,
 ) -> (Vec<u32>, u64) {
     let Plan {
         warm_until,
@@ -141,8 +147,15 @@ async fn client(
             let mut rng = rand::rng();
             let i = rng.random_range(0..tenants.tokens.len());
             id += 1;
-            let params =
+            let mut params =
                 json!({"name": &*tool, "arguments": arguments(&tool, customers, &mut rng)});
+            if &*protocol >= "2026-07-28" {
+                params["_meta"] = json!({
+                    "io.modelcontextprotocol/protocolVersion": &*protocol,
+                    "io.modelcontextprotocol/clientInfo": {"name": "mcp_bench", "version": "1"},
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                });
+            }
             let status = ["open", "pending", "solved", "closed"][rng.random_range(0..4)];
             (
                 tenants.tokens[i].clone(),
@@ -162,14 +175,17 @@ async fn client(
         let ok = if tool.starts_with("rest:") {
             rest(&http, &url, &tool, &token, ticket, status).await
         } else {
-            let res = http
+            let mut req = http
                 .post(&*url)
                 .bearer_auth(token)
                 .header("Accept", "application/json, text/event-stream")
-                .header("MCP-Protocol-Version", "2025-11-25")
-                .json(&body)
-                .send()
-                .await;
+                .header("MCP-Protocol-Version", &*protocol);
+            if &*protocol >= "2026-07-28" {
+                req = req
+                    .header("Mcp-Method", "tools/call")
+                    .header("Mcp-Name", &*tool);
+            }
+            let res = req.json(&body).send().await;
             match res {
                 Ok(r) if r.status().is_success() => r
                     .json::<serde_json::Value>()
@@ -200,6 +216,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> anyhow::Result<()> {
     load_dotenv()?;
+    // reqwest needs a rustls provider for any client, plain HTTP included.
+    support_agent::tls::install_crypto_provider();
     let args = Args::parse();
     let auth = JwtAuth::from_settings(&args.jwt)?;
     let ids = std::fs::read_to_string(&args.tenants)?;
@@ -216,7 +234,6 @@ async fn main() -> anyhow::Result<()> {
     let mut tickets = Vec::with_capacity(tokens.len());
     if args.tools.iter().any(|t| t == "rest:add_message") {
         // One ticket of each tenant to write messages on.
-        support_agent::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         for token in &tokens {
             let page: serde_json::Value = http
@@ -237,6 +254,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let tenants = Arc::new(Tenants { tokens, tickets });
     let url: Arc<str> = args.url.clone().into();
+    let protocol: Arc<str> = args.protocol.clone().into();
     let load = args
         .rate
         .map_or("closed loop".to_owned(), |r| format!("{r} calls/s offered"));
@@ -271,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
                         tool.clone(),
                         args.customers,
                         plan,
+                        protocol.clone(),
                     );
                     tokio::spawn(c)
                 })

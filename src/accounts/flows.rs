@@ -19,7 +19,7 @@ use crate::config::Secret;
 use crate::limits::{RateLimiter, Refused};
 use crate::users::{self, NewUser, User};
 use crate::validate::Email;
-use crate::{Db, StoreError, Tenant};
+use crate::{Db, StoreError, Tenant, TenantTx};
 
 /// A key just created: the only time its secret is shown.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -357,35 +357,57 @@ impl Accounts {
     /// against the database on every call: a revoked token, an ended session, a deleted key or
     /// a deleted user is refused from the next request on.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, Refusal> {
+        let (principal, tx) = self.authenticate_in_tx(bearer).await?;
+        if let Some(tx) = tx {
+            tx.commit().await?;
+        }
+        Ok(principal)
+    }
+
+    /// As [`Accounts::authenticate`], and for an access token hands back the tenant transaction
+    /// its revocation check ran in, still open, for the request's own work to go on in (the MCP
+    /// guard's [`crate::db::HeldTx`]); the check only read, so however that work ends, nothing of
+    /// the check is lost. An API key's check writes (`last_used_at`), so its transaction is
+    /// committed here and none is handed back. On a refusal the transaction is rolled back.
+    pub async fn authenticate_in_tx(
+        &self,
+        bearer: &str,
+    ) -> Result<(Principal, Option<TenantTx>), Refusal> {
         if credentials::is_api_key(bearer) {
             let presented = credentials::parse(Kind::ApiKey, bearer)
                 .ok_or(Refusal::Auth(AuthError::Malformed))?;
             let tenant = Tenant::from_verified_subject(presented.user_id);
             let mut tx = self.db.begin(&tenant).await?;
             let key = api_keys::authenticate(&mut tx, &presented.hash).await?;
+            let Some(key) = key else {
+                tx.rollback().await?;
+                return Err(Refusal::Auth(AuthError::Revoked));
+            };
             tx.commit().await?;
-            let key = key.ok_or(Refusal::Auth(AuthError::Revoked))?;
-            return Ok(Principal {
+            let principal = Principal {
                 tenant,
                 credential: Credential::ApiKey {
                     id: key.id,
                     scope: key.scope,
                 },
-            });
+            };
+            return Ok((principal, None));
         }
         let token = self.jwt.verify(bearer).map_err(Refusal::Auth)?;
         let mut tx = self.db.begin(&token.tenant).await?;
-        let live = revocations::check(&mut tx, &token).await?;
-        tx.commit().await?;
-        live.map_err(Refusal::Auth)?;
-        Ok(Principal {
+        if let Err(refused) = revocations::check(&mut tx, &token).await? {
+            tx.rollback().await?;
+            return Err(Refusal::Auth(refused));
+        }
+        let principal = Principal {
             tenant: token.tenant,
             credential: Credential::Token {
                 jti: token.jti,
                 sid: token.sid,
                 expires_at: token.expires_at,
             },
-        })
+        };
+        Ok((principal, Some(tx)))
     }
 }
 

@@ -83,6 +83,36 @@ pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> Result<Customer, S
     .ok_or(StoreError::NotFound("customer"))
 }
 
+/// The customer with this id, or with this (exact, normalised) email, with its open-ticket count,
+/// in one statement: what `lookup_customer` answers with, in one round trip instead of two.
+pub async fn find_summary(
+    tx: &mut TenantTx,
+    customer: &CustomerRef,
+) -> Result<Option<CustomerSummary>, StoreError> {
+    let user_id = tx.user_id();
+    let query = match customer {
+        CustomerRef::Id(id) => sqlx::query_as::<_, CustomerSummary>(
+            // language=PostgreSQL
+            "SELECT c.*, (SELECT count(*) FROM tickets t \
+                          WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                            AND t.status IN ('open', 'pending')) AS open_tickets \
+             FROM customers c WHERE c.user_id = $1 AND c.id = $2",
+        )
+        .bind(user_id)
+        .bind(*id),
+        CustomerRef::Email(email) => sqlx::query_as::<_, CustomerSummary>(
+            // language=PostgreSQL
+            "SELECT c.*, (SELECT count(*) FROM tickets t \
+                          WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                            AND t.status IN ('open', 'pending')) AS open_tickets \
+             FROM customers c WHERE c.user_id = $1 AND c.email = $2",
+        )
+        .bind(user_id)
+        .bind(email.as_str().to_owned()),
+    };
+    Ok(query.fetch_optional(tx.conn()).await?)
+}
+
 /// The customer linked to this Stripe customer id (`cus_…`), if any (the key
 /// `customers_user_id_stripe_customer_id_key` makes it at most one).
 pub async fn find_by_stripe_id(

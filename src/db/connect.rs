@@ -112,8 +112,12 @@ pub async fn connect(
             },
         })?;
     let _ = probe.close().await;
+    // No ping before handing out an idle connection (sqlx's default): it is one more round trip
+    // on every acquire, two per MCP call before issue 21. A connection that broke while idle
+    // fails the one statement that uses it instead, and the pool drops it.
     Ok(PgPoolOptions::new()
         .max_connections(max_connections.max(1))
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options))
 }

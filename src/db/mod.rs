@@ -8,6 +8,8 @@ pub use connect::{ConnectError, SessionLimits, check_pgvector, connect, migrate}
 pub use cursor::{Cursor, CursorError};
 pub use error::{StoreError, constraint_violation};
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{AssertSqlSafe, Postgres, Transaction};
 use uuid::Uuid;
@@ -84,6 +86,47 @@ fn begin_sql(user_id: Uuid, customer: Option<Uuid>) -> String {
         ));
     }
     sql
+}
+
+/// A tenant transaction begun before the work that will use it is known, shared through a
+/// request's extensions: the MCP guard checks the request's credential in it, and the request's
+/// first tool transaction for the same tenant and the tenant-wide scope takes it over instead of
+/// beginning its own ([`crate::tools::Ctx::begin`]). A call then costs one pooled connection,
+/// one `BEGIN; SET LOCAL` and one `COMMIT` instead of two of each. Whatever is left when the
+/// request ends is committed by [`HeldTx::finish`] (it holds only the credential check's read).
+#[derive(Clone)]
+pub struct HeldTx(Arc<Mutex<Option<TenantTx>>>);
+
+impl HeldTx {
+    pub fn new(tx: TenantTx) -> Self {
+        Self(Arc::new(Mutex::new(Some(tx))))
+    }
+
+    /// The transaction, if it is still held and is `tenant`'s; at most once.
+    pub fn take(&self, tenant: &Tenant) -> Option<TenantTx> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|tx| tx.tenant() == tenant) {
+            slot.take()
+        } else {
+            None
+        }
+    }
+
+    /// Lets the transaction go if nothing took it: it is rolled back (it only read) and its
+    /// connection goes back to the pool. For work that is about to use the pool otherwise, so
+    /// that a request never holds two connections at once.
+    pub fn release(&self) {
+        drop(self.0.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
+
+    /// Commits the transaction if nothing took it.
+    pub async fn finish(&self) -> Result<(), StoreError> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match held {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// A transaction bound to one tenant. Store functions take it first: the tenant they filter by

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::accounts::{Accounts, Refusal};
+use crate::db::HeldTx;
 use crate::http::problem::Problem;
 use crate::tools::Ctx;
 
@@ -40,7 +41,7 @@ pub async fn require_bearer(
         Ok(None) => return unauthorized(&guard, None),
         Err(why) => return unauthorized(&guard, Some(why)),
     };
-    let principal = match guard.accounts.authenticate(&token).await {
+    let (principal, tx) = match guard.accounts.authenticate_in_tx(&token).await {
         Ok(p) => p,
         Err(Refusal::Auth(e)) => {
             tracing::info!(reason = %e, "refused a bearer credential");
@@ -57,7 +58,18 @@ pub async fn require_bearer(
     }
     req.extensions_mut().insert(principal.tenant);
     req.extensions_mut().insert(principal);
-    next.run(req).await
+    let Some(tx) = tx else {
+        return next.run(req).await;
+    };
+    // The tool call's transaction is the one the token was just checked in (one BEGIN and one
+    // COMMIT per call, not two); if nothing took it over, it ends with the request.
+    let held = HeldTx::new(tx);
+    req.extensions_mut().insert(held.clone());
+    let response = next.run(req).await;
+    if let Err(e) = held.finish().await {
+        tracing::warn!(error = %e, "ending a credential check's transaction failed");
+    }
+    response
 }
 
 fn challenge(guard: &Guard, error: Option<(&str, &str)>) -> Option<HeaderValue> {

@@ -19,6 +19,7 @@ use std::time::Instant;
 use rmcp::model::ErrorCode;
 
 use crate::audit::{CallKind, NewToolCall, Outcome, Transport};
+use crate::db::HeldTx;
 use crate::tools::{self, Caller, Ctx, ToolError};
 
 const INSTRUCTIONS: &str = "Tools for a support desk: look customers up, list and read tickets, \
@@ -79,6 +80,19 @@ impl SupportServer {
 }
 
 impl SupportServer {
+    /// The tool context for this request: over HTTP, with the transaction the guard checked the
+    /// request's token in, for the request's first transaction to take over.
+    fn request_ctx(&self, ctx: &RequestContext<RoleServer>) -> Ctx {
+        match ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<HeldTx>())
+        {
+            Some(held) => self.ctx.with_held_tx(held.clone()),
+            None => self.ctx.clone(),
+        }
+    }
+
     /// Records a resource read or prompt fetch in the tenant's audit trail, like a tool call.
     async fn audit<T>(
         &self,
@@ -165,7 +179,7 @@ impl ServerHandler for SupportServer {
             return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
         }
         let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = tools::call(&self.ctx, &caller, &request.name, args).await;
+        let result = tools::call(&self.request_ctx(&ctx), &caller, &request.name, args).await;
         tool_result(result).map(Into::into)
     }
 
@@ -175,7 +189,7 @@ impl ServerHandler for SupportServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let caller = self.caller(&ctx).await?;
-        let items = resources::recent_tickets(&self.ctx, &caller).await?;
+        let items = resources::recent_tickets(&self.request_ctx(&ctx), &caller).await?;
         Ok(ListResourcesResult::with_all_items(items))
     }
 
@@ -196,7 +210,9 @@ impl ServerHandler for SupportServer {
     ) -> Result<ReadResourceResponse, McpError> {
         let caller = self.caller(&ctx).await?;
         let started = Instant::now();
-        let result = resources::read(&self.ctx, &caller, &request.uri).await;
+        let rctx = self.request_ctx(&ctx);
+        let result = resources::read(&rctx, &caller, &request.uri).await;
+        rctx.release_held();
         let template = match request.uri.split_once("://") {
             Some(("ticket", _)) => "ticket",
             Some(("customer", _)) => "customer",
@@ -230,13 +246,10 @@ impl ServerHandler for SupportServer {
     ) -> Result<GetPromptResponse, McpError> {
         let caller = self.caller(&ctx).await?;
         let started = Instant::now();
-        let result = draft_prompt::get(
-            &self.ctx,
-            &caller,
-            &request.name,
-            request.arguments.as_ref(),
-        )
-        .await;
+        let rctx = self.request_ctx(&ctx);
+        let result =
+            draft_prompt::get(&rctx, &caller, &request.name, request.arguments.as_ref()).await;
+        rctx.release_held();
         let name = if request.name == "draft_reply" {
             "draft_reply"
         } else {

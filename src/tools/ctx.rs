@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::ToolError;
 use crate::audit::{AuditKey, AuditLog, Transport};
 use crate::channels::Channels;
+use crate::db::HeldTx;
 use crate::knowledge::{SearchSettings, SharedEmbedder};
 use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
@@ -33,6 +34,8 @@ pub struct Ctx {
     knowledge: Option<Arc<Knowledge>>,
     limits: Arc<Limits>,
     channels: Channels,
+    /// The transaction the request's credential was checked in, for [`Ctx::begin`] to take over.
+    held: Option<HeldTx>,
 }
 
 impl Ctx {
@@ -46,6 +49,16 @@ impl Ctx {
             knowledge: None,
             limits: Arc::new(Limits::default()),
             channels: Channels::default(),
+            held: None,
+        }
+    }
+
+    /// This context for one request whose credential was checked in `held`: the request's first
+    /// tenant-wide transaction for that tenant is `held` rather than a new one.
+    pub fn with_held_tx(&self, held: HeldTx) -> Self {
+        Self {
+            held: Some(held),
+            ..self.clone()
         }
     }
 
@@ -87,6 +100,9 @@ impl Ctx {
     /// The service-role pool, for what is not the caller's records: the tenant's Stripe
     /// credentials, its knowledge base. A tool reads and writes records through [`Ctx::begin`].
     pub fn db(&self) -> &Db {
+        // Whoever uses the pool directly did not take over the request's held transaction:
+        // give its connection back first, so that no request holds two at once.
+        self.release_held();
         &self.db
     }
 
@@ -96,12 +112,24 @@ impl Ctx {
     /// rows are "not found", exactly as another tenant's are, whatever a tool asks for.
     pub async fn begin(&self, caller: &Caller) -> Result<TenantTx, StoreError> {
         match caller.scope {
-            Scope::Tenant => self.db.begin(&caller.tenant).await,
+            Scope::Tenant => {
+                if let Some(tx) = self.held.as_ref().and_then(|h| h.take(&caller.tenant)) {
+                    return Ok(tx);
+                }
+                self.db.begin(&caller.tenant).await
+            }
             Scope::Ticket { customer_id, .. } => {
                 self.db
                     .begin_for_customer(&caller.tenant, customer_id)
                     .await
             }
+        }
+    }
+
+    /// Lets the request's held transaction go, if no transaction took it over (see [`HeldTx`]).
+    pub fn release_held(&self) {
+        if let Some(held) = &self.held {
+            held.release();
         }
     }
 

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::{Annotations, Caller, Ctx, CustomerView, Tool, ToolError};
 use crate::StoreError;
-use crate::customers::store;
+use crate::customers::{CustomerRef, store};
+use crate::validate::Email;
 
 /// How many matches a free-text query returns at most.
 const MAX_MATCHES: i64 = 20;
@@ -48,15 +49,14 @@ pub async fn lookup_customer(
         ));
     }
     let mut tx = ctx.begin(caller).await?;
+    // By id or email: the customer and its open-ticket count in one statement.
     let customers = if let Some(id) = args.customer_id {
-        let customer = store::get(&mut tx, id).await?;
-        store::summaries(&mut tx, vec![customer]).await?
+        let found = store::find_summary(&mut tx, &CustomerRef::Id(id)).await?;
+        vec![found.ok_or(StoreError::NotFound("customer"))?]
     } else if let Some(email) = args.email.as_deref() {
-        match store::find_by_email(&mut tx, email).await {
-            Ok(customer) => store::summaries(&mut tx, vec![customer]).await?,
-            Err(StoreError::NotFound(_)) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        }
+        let email = Email::parse("email", email)?;
+        let found = store::find_summary(&mut tx, &CustomerRef::Email(email)).await?;
+        found.into_iter().collect()
     } else {
         store::search(&mut tx, args.query.as_deref().unwrap_or(""), MAX_MATCHES).await?
     };

@@ -148,6 +148,8 @@ async fn audited<O>(
         Ok(_) => audit::Outcome::Ok,
         Err(e) => e.outcome(),
     };
+    // A tool that failed before its first transaction leaves the request's held one unused.
+    ctx.release_held();
     let record = NewToolCall {
         kind: CallKind::Tool,
         tool,
