@@ -161,7 +161,7 @@ async fn setup_script_prepares_a_new_database_for_an_existing_database_url() {
     let written = read_env_file(&env_file);
     assert_eq!(written.get("DATABASE_URL"), Some(&app_url));
     assert_eq!(written.get("DATABASE_OWNER_URL"), Some(&owner_url));
-    for key in ["JWT_SECRET", "AUDIT_KEY", "SECRETS_KEY"] {
+    for key in ["JWT_SECRET", "AUDIT_KEY", "SECRETS_KEY", "DEMO_PASSWORD"] {
         assert!(
             written.get(key).is_some_and(|v| !v.is_empty()),
             "{key} written"
@@ -225,6 +225,11 @@ async fn setup_script_prepares_a_new_database_for_an_existing_database_url() {
     let rewritten = read_env_file(&env_file);
     assert_eq!(rewritten.get("JWT_SECRET"), written.get("JWT_SECRET"));
     assert_eq!(rewritten.get("SECRETS_KEY"), written.get("SECRETS_KEY"));
+    assert_eq!(
+        rewritten.get("DEMO_PASSWORD"),
+        written.get("DEMO_PASSWORD"),
+        "the demo desk's login is kept"
+    );
 }
 
 #[tokio::test]
