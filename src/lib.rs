@@ -25,6 +25,7 @@ pub mod messages;
 pub mod prompts;
 pub mod secrets;
 pub mod settings;
+pub mod signing;
 pub mod stats;
 pub mod stripe;
 pub mod telemetry;

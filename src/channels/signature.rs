@@ -6,13 +6,14 @@
 //! tenant's own transaction, as API keys are; an id naming no secret is refused like a wrong
 //! signature.
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Secret;
+use crate::signing::{hex, hex_decode, mac_for};
 use crate::stripe::vault::{Purpose, Sealed, Vault, VaultError};
 use crate::{Db, StoreError, Tenant};
 
@@ -20,8 +21,6 @@ use crate::{Db, StoreError, Tenant};
 pub const HEADER: &str = "x-support-signature";
 /// How far a signature's timestamp may be from the server's clock.
 pub const TOLERANCE_SECS: i64 = 300;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Why a signed request was refused. Each is a `401`; none says more than it must.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +64,7 @@ pub fn parse(value: &str) -> Result<Header, SignatureError> {
                 )
             }
             "k" => key_id = Some(val.trim().to_owned()),
-            "v1" => v1.push(hex_decode(val.trim()).ok_or(SignatureError::Malformed)?),
+            "v1" => v1.push(hex_decode(val.trim(), 128).ok_or(SignatureError::Malformed)?),
             _ => {}
         }
     }
@@ -88,23 +87,11 @@ pub fn tenant_of(key_id: &str) -> Option<Tenant> {
 }
 
 /// `hex(HMAC-SHA256(secret, t + "." + body))`: how a sender signs (README.md, Channels).
-pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
-    hex(&mac_for(secret, t, body).finalize().into_bytes())
-}
+pub use crate::signing::sign;
 
 /// The full header value for a request signed now-ish at `t` (tests, the benchmark, senders).
 pub fn header_value(key_id: &str, secret: &str, t: i64, body: &[u8]) -> String {
     format!("t={t},k={key_id},v1={}", sign(secret, t, body))
-}
-
-fn mac_for(secret: &str, t: i64, body: &[u8]) -> HmacSha256 {
-    // HMAC takes a key of any length.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
 }
 
 /// Checks a signed request and records its signature; the tenant it acts for when it holds.
@@ -319,20 +306,6 @@ pub mod store {
         .await?;
         Ok(ids)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 256 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

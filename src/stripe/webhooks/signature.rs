@@ -5,17 +5,15 @@
 //! The timestamp must be within five minutes of the server's clock; digests are compared in
 //! constant time (`Mac::verify_slice`).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::config::Secret;
+use crate::signing::{hex_decode, mac_for};
 
 /// The header Stripe signs with.
 pub const HEADER: &str = "stripe-signature";
 /// How far the signature's timestamp may be from the server's clock, in seconds.
 pub const TOLERANCE_SECS: i64 = 300;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Why a signature was refused. Each is a `400`, as Stripe expects; none says which secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,7 +45,7 @@ pub fn parse(value: &str) -> Result<Header, SignatureError> {
         match name.trim() {
             "t" => t = Some(val.trim().parse().map_err(|_| SignatureError::Malformed)?),
             "v1" => {
-                if let Some(sig) = hex_decode(val.trim()) {
+                if let Some(sig) = hex_decode(val.trim(), 32).filter(|sig| sig.len() == 32) {
                     v1.push(sig);
                 }
             }
@@ -91,9 +89,7 @@ pub fn verify(
 }
 
 /// `hex(HMAC-SHA256(secret, t + "." + body))`.
-pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
-    hex(&mac_for(secret, t, body).finalize().into_bytes())
-}
+pub use crate::signing::sign;
 
 /// A whole header value as Stripe sends it, signed with each of `secrets` (tests, benchmarks).
 pub fn header_value(secrets: &[&str], t: i64, body: &[u8]) -> String {
@@ -103,29 +99,6 @@ pub fn header_value(secrets: &[&str], t: i64, body: &[u8]) -> String {
         out.push_str(&sign(s, t, body));
     }
     out
-}
-
-fn mac_for(secret: &str, t: i64, body: &[u8]) -> HmacSha256 {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() != 64 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
