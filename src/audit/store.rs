@@ -11,6 +11,10 @@ pub async fn record(tx: &mut TenantTx, call: &NewToolCall<'_>) -> Result<(), Sto
 }
 
 /// Appends calls of the calling tenant in one statement.
+///
+/// `RETURNING` is there for Citus: an `INSERT … SELECT` without it is written into the shard
+/// with COPY, which row-level security refuses ("COPY FROM not supported with row-level
+/// security"); with it, as an `INSERT` that the shard's policies check.
 pub async fn record_many(tx: &mut TenantTx, calls: &[NewToolCall<'_>]) -> Result<(), StoreError> {
     let user_id = tx.user_id();
     let ids: Vec<Uuid> = calls.iter().map(|_| Uuid::now_v7()).collect();
@@ -24,7 +28,8 @@ pub async fn record_many(tx: &mut TenantTx, calls: &[NewToolCall<'_>]) -> Result
         // language=PostgreSQL
         "INSERT INTO tool_calls (user_id, id, kind, tool, args_hmac, outcome, latency_us, transport) \
          SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                                  $7::bigint[], $8::text[])",
+                                  $7::bigint[], $8::text[]) \
+         RETURNING id",
     )
     .bind(user_id)
     .bind(ids)

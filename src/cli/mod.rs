@@ -12,6 +12,7 @@ mod drafts;
 mod jobs;
 mod knowledge;
 mod messages;
+mod migrate;
 mod outcomes;
 mod secrets;
 mod serve;
@@ -69,8 +70,12 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Apply the database migrations, as the owner role (DATABASE_OWNER_URL).
-    Migrate(config::OwnerDb),
+    /// Apply the database migrations, as the owner role (DATABASE_OWNER_URL); `--citus`
+    /// distributes the tables by tenant on a Citus coordinator afterwards.
+    Migrate(migrate::MigrateArgs),
+    /// Which server this is (plain PostgreSQL or Citus) and, on Citus, whether every tenant
+    /// table is distributed by user_id and colocated; exits non-zero when something is wrong.
+    Doctor(migrate::DoctorArgs),
     /// Manage tenants (the users who run a support desk).
     #[command(subcommand)]
     Users(users::UsersCmd),
@@ -168,7 +173,8 @@ pub async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Migrate(owner) => migrate(owner).await,
+        Command::Migrate(args) => migrate::run(args).await,
+        Command::Doctor(args) => migrate::doctor(args).await,
         Command::Users(cmd) => users::run(&cli.db, cmd.clone()).await,
         Command::Token(cmd) => tokens::run(&cli.db, &cli.jwt, cmd.clone()).await,
         Command::Customers(cmd) => customers::run(&cli.db, cmd.clone()).await,
@@ -201,14 +207,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Channels(cmd) => channels::run(&cli, cmd.clone()).await,
         Command::Secrets(cmd) => secrets::run(&cli, cmd.clone()).await,
     }
-}
-
-/// `migrate`: applies the embedded migrations as the owner role.
-async fn migrate(settings: &config::OwnerDb) -> anyhow::Result<()> {
-    let owner = context::owner_pool(settings).await?;
-    crate::db::migrate(&owner).await?;
-    eprintln!("database is up to date");
-    Ok(())
 }
 
 /// The error and its causes on one line, without repeating a cause its parent already quotes.

@@ -111,6 +111,19 @@ pub async fn connect(
                 reason: strip_url(&other.to_string()),
             },
         })?;
+    // On Citus the tenant context must reach the workers: SET LOCAL is sent on to them only
+    // with citus.propagate_set_commands = 'local' (SECURITY.md R3). Set here for every
+    // connection of the pool, so that on a coordinator configured without it row-level
+    // security does not fail closed on the workers (every insert refused, every read empty).
+    let mut probe = probe;
+    let citus: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+            .fetch_one(&mut probe)
+            .await
+            .unwrap_or(false);
+    if citus {
+        options = options.options([("citus.propagate_set_commands", "local")]);
+    }
     let _ = probe.close().await;
     // No ping before handing out an idle connection (sqlx's default): it is one more round trip
     // on every acquire, two per MCP call before issue 21. A connection that broke while idle

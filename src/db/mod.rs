@@ -1,5 +1,6 @@
 //! Connection pools, migrations and the tenant-scoped transaction every store function runs in.
 
+pub mod citus;
 mod connect;
 mod cursor;
 mod error;
@@ -9,6 +10,8 @@ pub use cursor::{Cursor, CursorError};
 pub use error::{StoreError, constraint_violation};
 
 use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::OnceCell;
 
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{AssertSqlSafe, Postgres, Transaction};
@@ -20,11 +23,31 @@ use crate::Tenant;
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
+    /// Whether the server is a Citus coordinator; read once, at the first tenant transaction.
+    citus: Arc<OnceCell<bool>>,
 }
 
 impl Db {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            citus: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Whether the database is served by Citus (the citus extension is installed).
+    pub async fn is_citus(&self) -> Result<bool, StoreError> {
+        let citus = self
+            .citus
+            .get_or_try_init(|| async {
+                sqlx::query_scalar::<_, bool>(
+                    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+                )
+                .fetch_one(&self.pool)
+                .await
+            })
+            .await?;
+        Ok(*citus)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -59,13 +82,27 @@ impl Db {
         self.begin_in(tenant, Some(customer_id)).await
     }
 
+    /// On plain PostgreSQL `BEGIN` and the `SET LOCAL`s travel in one round trip. On Citus they
+    /// take two: Citus sends the *text* of the simple query that held a `SET LOCAL` to every
+    /// worker the transaction reaches (`citus.propagate_set_commands = 'local'`), so a
+    /// `BEGIN; SET LOCAL …` arrived there as a second `BEGIN` inside the worker's transaction
+    /// ("WARNING: there is already a transaction in progress", on every tenant transaction).
+    /// Sent alone, the text is nothing but the settings.
     async fn begin_in(
         &self,
         tenant: &Tenant,
         customer: Option<Uuid>,
     ) -> Result<TenantTx, StoreError> {
-        let sql = begin_sql(tenant.id(), customer);
-        let tx = self.pool.begin_with(AssertSqlSafe(sql)).await?;
+        let set = set_local_sql(tenant.id(), customer);
+        let tx = if self.is_citus().await? {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(AssertSqlSafe(set)).execute(&mut *tx).await?;
+            tx
+        } else {
+            self.pool
+                .begin_with(AssertSqlSafe(format!("BEGIN; {set}")))
+                .await?
+        };
         Ok(TenantTx {
             tx,
             tenant: *tenant,
@@ -73,10 +110,11 @@ impl Db {
     }
 }
 
-/// Both literals are formatted from typed `Uuid`s, whose text form cannot carry a quote.
-fn begin_sql(user_id: Uuid, customer: Option<Uuid>) -> String {
+/// The tenant context (and the customer scope), as one simple query. Both literals are
+/// formatted from typed `Uuid`s, whose text form cannot carry a quote.
+fn set_local_sql(user_id: Uuid, customer: Option<Uuid>) -> String {
     let mut sql = format!(
-        "BEGIN; SET LOCAL app.current_user_id = '{}'",
+        "SET LOCAL app.current_user_id = '{}'",
         user_id.hyphenated()
     );
     if let Some(customer) = customer {

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{ClaimedJob, Job, JobKind};
-use crate::{Db, StoreError, TenantTx};
+use crate::{Db, StoreError, Tenant, TenantTx};
 
 /// Enqueues triage for a ticket (`message_id = None`) or for a customer message, in the caller's
 /// transaction (Q3): the job exists exactly when the write that causes it commits. Enqueueing the
@@ -153,21 +153,123 @@ async fn requeue(
     Ok(())
 }
 
-/// Claims due jobs of any tenant, tenants taking turns (see `claim_jobs` in the migrations).
+/// Claims due jobs of any tenant, tenants taking turns, in two steps that run alike on plain
+/// PostgreSQL and on Citus (migrations/20261215000010_citus.sql): `due_tenants` names the tenants
+/// with due jobs, oldest due job first, and how many more leases each may take; the batch is
+/// shared out by turns ([`shares`]); then each tenant's share is claimed in that tenant's own
+/// transaction ([`claim_for_tenant`]), one shard on Citus.
 pub async fn claim(db: &Db, claim: &Claim<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
+    let batch = claim.batch.clamp(1, 100);
+    let kinds: Vec<&str> = claim.kinds.iter().map(|k| k.as_str()).collect();
+    let tenants: Vec<(Uuid, i64, i32)> = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT user_id, due, slots FROM due_tenants($1, $2, $3)",
+    )
+    .bind(&kinds)
+    .bind(i32::try_from(claim.per_tenant).unwrap_or(100))
+    // Every tenant in a batch gets its first job before any gets its second, so a batch of n
+    // jobs needs at most the first n tenants.
+    .bind(i32::try_from(batch).unwrap_or(100))
+    .fetch_all(db.pool())
+    .await?;
+    let caps: Vec<u32> = tenants
+        .iter()
+        .map(|(_, due, slots)| {
+            let due = u32::try_from(*due).unwrap_or(u32::MAX);
+            due.min(u32::try_from(*slots).unwrap_or(0))
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for ((user_id, _, _), n) in tenants.iter().zip(shares(&caps, batch)) {
+        if n > 0 {
+            // Trusted: the tenant id comes from a job row.
+            let tenant = Tenant::from_trusted_operator_input(*user_id);
+            claimed.extend(claim_for_tenant(db, &tenant, claim, n).await?);
+        }
+    }
+    Ok(claimed)
+}
+
+/// How many jobs each tenant gets of a batch of `batch`: tenants take turns in the order given
+/// (oldest due job first), each up to its cap (its due jobs, and the leases it may still take).
+pub fn shares(caps: &[u32], batch: u32) -> Vec<u32> {
+    let mut out = vec![0; caps.len()];
+    let mut left = batch;
+    loop {
+        let mut gave = false;
+        for (share, cap) in out.iter_mut().zip(caps) {
+            if left == 0 {
+                return out;
+            }
+            if *share < *cap {
+                *share += 1;
+                left -= 1;
+                gave = true;
+            }
+        }
+        if !gave {
+            return out;
+        }
+    }
+}
+
+/// Claims up to `n` of one tenant's due jobs: queued ones whose run_at has come and running ones
+/// whose lease has expired (Q1), oldest first, `FOR UPDATE SKIP LOCKED` so that workers claiming
+/// at once take different jobs. Claims of one tenant are serialised by a transaction-level
+/// advisory lock on the tenant, so that two workers cannot both take its last free lease
+/// (`per_tenant`, D5); on Citus the lock is taken on the node the worker connects to (the
+/// coordinator). Every statement says `user_id = $1`.
+async fn claim_for_tenant(
+    db: &Db,
+    tenant: &Tenant,
+    claim: &Claim<'_>,
+    n: u32,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let mut tx = db.begin(tenant).await?;
+    let user_id = tx.user_id();
+    sqlx::query("SELECT pg_advisory_xact_lock(7160002, hashtext($1::text))")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    let live: i64 = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT count(*) FROM jobs \
+          WHERE user_id = $1 AND status = 'running' AND locked_until >= now()",
+    )
+    .bind(user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let free = i64::from(claim.per_tenant.min(100)) - live;
+    let n = i64::from(n).min(free);
+    if n <= 0 {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
     let kinds: Vec<&str> = claim.kinds.iter().map(|k| k.as_str()).collect();
     let rows = sqlx::query_as::<_, ClaimedJob>(
         // language=PostgreSQL
-        "SELECT user_id, id, kind, ticket_id, message_id, payload_id, attempts, max_attempts \
-         FROM claim_jobs($1, $2, $3, $4, $5)",
+        "UPDATE jobs j \
+            SET status = 'running', attempts = j.attempts + 1, locked_by = left($2, 200), \
+                locked_until = now() + make_interval(secs => least(greatest($3, 1), 3600)) \
+          WHERE j.user_id = $1 AND j.id IN ( \
+                SELECT c.id FROM jobs c \
+                 WHERE c.user_id = $1 AND c.kind = ANY ($4) \
+                   AND ((c.status = 'queued' AND c.run_at <= now()) \
+                     OR (c.status = 'running' AND c.locked_until < now())) \
+                 ORDER BY c.run_at, c.id \
+                 LIMIT $5 \
+                 FOR UPDATE SKIP LOCKED) \
+          RETURNING j.user_id, j.id, j.kind, j.ticket_id, j.message_id, j.payload_id, \
+                    j.attempts, j.max_attempts",
     )
+    .bind(user_id)
     .bind(claim.worker)
-    .bind(i32::try_from(claim.batch).unwrap_or(100))
     .bind(i32::try_from(claim.lease.as_secs()).unwrap_or(i32::MAX))
-    .bind(kinds)
-    .bind(i32::try_from(claim.per_tenant).unwrap_or(100))
-    .fetch_all(db.pool())
+    .bind(&kinds)
+    .bind(n)
+    .fetch_all(tx.conn())
     .await?;
+    tx.commit().await?;
     Ok(rows)
 }
 
@@ -273,17 +375,22 @@ pub async fn get(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
 }
 
 /// Puts a dead (or done) job back in the queue with a fresh set of attempts; `owner` pool.
+///
+/// The job is found first and then updated by its full key, so that on Citus the update is one
+/// shard's (a write to many shards is a two-phase commit, and a distributed one for one row).
 pub async fn retry(owner: &PgPool, id: Uuid) -> Result<Job, StoreError> {
+    let job = get(owner, id).await?;
     sqlx::query_as::<_, Job>(
         // language=PostgreSQL
         "UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), locked_by = NULL, \
                 locked_until = NULL \
-         WHERE id = $1 AND status IN ('dead', 'done') \
+         WHERE user_id = $2 AND id = $1 AND status IN ('dead', 'done') \
          RETURNING user_id, id, kind, ticket_id, message_id, payload_id, status, attempts, \
                    max_attempts, run_at, locked_by, locked_until, last_error, created_at, \
                    updated_at",
     )
     .bind(id)
+    .bind(job.user_id)
     .fetch_optional(owner)
     .await?
     .ok_or(StoreError::NotFound("dead or done job"))
@@ -303,4 +410,17 @@ pub async fn discard_for_ticket(tx: &mut TenantTx, ticket_id: Uuid) -> Result<u6
     .execute(tx.conn())
     .await?;
     Ok(r.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shares;
+
+    #[test]
+    fn tenants_take_turns_within_their_caps() {
+        assert_eq!(shares(&[1000, 1], 4), [3, 1]);
+        assert_eq!(shares(&[2, 0, 5], 10), [2, 0, 5]);
+        assert_eq!(shares(&[3, 3, 3], 4), [2, 1, 1]);
+        assert_eq!(shares(&[], 4), Vec::<u32>::new());
+    }
 }

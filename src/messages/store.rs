@@ -84,7 +84,7 @@ pub async fn check_open_drafts(
     let open: Option<i64> = sqlx::query_scalar(
         // language=PostgreSQL
         "SELECT (SELECT count(*) FROM messages m \
-                  WHERE m.user_id = t.user_id AND m.ticket_id = t.id AND m.draft_state = 'draft') \
+                  WHERE m.user_id = $1 AND m.ticket_id = t.id AND m.draft_state = 'draft') \
          FROM tickets t WHERE t.user_id = $1 AND t.id = $2 FOR UPDATE OF t",
     )
     .bind(user_id)

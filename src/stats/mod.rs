@@ -53,26 +53,37 @@ pub async fn compute(owner: &PgPool, days: u32) -> Result<Stats, StoreError> {
     let since = Utc::now() - Duration::days(i64::from(days));
     let totals = sqlx::query_as::<_, Totals>(
         // language=PostgreSQL
-        "SELECT (SELECT count(*) FROM users) AS users, \
-                (SELECT count(*) FROM customers WHERE created_at >= $1) AS customers, \
-                count(*) AS tickets, \
-                count(*) FILTER (WHERE status IN ('open', 'pending')) AS open_tickets, \
-                count(*) FILTER (WHERE status IN ('solved', 'closed')) AS resolved_tickets, \
-                (SELECT count(*) FROM messages WHERE created_at >= $1) AS messages, \
-                (SELECT count(*) FROM messages WHERE created_at >= $1 AND sender_type = 'ai') AS ai_drafts \
-         FROM tickets WHERE created_at >= $1",
+        // Each count is a subquery of its own in FROM, which Citus plans shard by shard (it
+        // cannot push a subquery in the target list down).
+        "SELECT u.users, c.customers, t.tickets, t.open_tickets, t.resolved_tickets, \
+                m.messages, m.ai_drafts \
+         FROM (SELECT count(*) AS users FROM users) u, \
+              (SELECT count(*) AS customers FROM customers WHERE created_at >= $1) c, \
+              (SELECT count(*) AS tickets, \
+                      count(*) FILTER (WHERE status IN ('open', 'pending')) AS open_tickets, \
+                      count(*) FILTER (WHERE status IN ('solved', 'closed')) AS resolved_tickets \
+                 FROM tickets WHERE created_at >= $1) t, \
+              (SELECT count(*) AS messages, \
+                      count(*) FILTER (WHERE sender_type = 'ai') AS ai_drafts \
+                 FROM messages WHERE created_at >= $1) m",
     )
     .bind(since)
     .fetch_one(owner)
     .await?;
     let per_user = sqlx::query_as::<_, UserStats>(
         // language=PostgreSQL
+        // Tickets are counted per tenant first (by the distribution column, on every shard at
+        // once on Citus) and then joined to the tenants.
         "SELECT u.id AS user_id, u.name, u.email, \
-                count(t.id) AS tickets, \
-                count(t.id) FILTER (WHERE t.status IN ('open', 'pending')) AS open_tickets, \
-                count(t.id) FILTER (WHERE t.status IN ('solved', 'closed')) AS resolved_tickets \
-         FROM users u LEFT JOIN tickets t ON t.user_id = u.id AND t.created_at >= $1 \
-         GROUP BY u.id ORDER BY count(t.id) DESC, u.email",
+                coalesce(t.tickets, 0) AS tickets, \
+                coalesce(t.open_tickets, 0) AS open_tickets, \
+                coalesce(t.resolved_tickets, 0) AS resolved_tickets \
+         FROM users u LEFT JOIN ( \
+              SELECT user_id, count(*) AS tickets, \
+                     count(*) FILTER (WHERE status IN ('open', 'pending')) AS open_tickets, \
+                     count(*) FILTER (WHERE status IN ('solved', 'closed')) AS resolved_tickets \
+                FROM tickets WHERE created_at >= $1 GROUP BY user_id) t ON t.user_id = u.id \
+         ORDER BY coalesce(t.tickets, 0) DESC, u.email",
     )
     .bind(since)
     .fetch_all(owner)

@@ -163,14 +163,12 @@ async fn a_temporary_table_cannot_stand_in_for_the_queue() {
     .execute(&mut conn)
     .await
     .expect("the attacker's temporary table");
-    let claimed: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT user_id, id FROM claim_jobs('attacker', 100, 60, ARRAY['triage'], 100)",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .expect("claim");
-    assert_eq!(claimed.len(), 1, "only the real job: {claimed:?}");
-    assert_eq!(claimed[0].0, tenant.id());
+    let due: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT user_id, due FROM due_tenants(ARRAY['triage'], 100, 100)")
+            .fetch_all(&mut conn)
+            .await
+            .expect("due tenants");
+    assert_eq!(due, [(tenant.id(), 1)], "only the real job's tenant");
     let untouched: String = sqlx::query_scalar("SELECT status FROM pg_temp.jobs")
         .fetch_one(&mut conn)
         .await

@@ -34,6 +34,8 @@ pub(super) async fn insert(
         .collect();
     sqlx::query(
         // language=PostgreSQL
+        // RETURNING: on Citus an INSERT … SELECT without it is COPYed into the shard, which
+        // row-level security refuses (src/audit/store.rs says more).
         "INSERT INTO chunks (user_id, id, document_id, ordinal, heading_path, text, tsv, \
                              embed_model, embed_dims, embedding) \
          SELECT $1, c.id, $2, c.ordinal, h.path, c.text, \
@@ -44,7 +46,8 @@ pub(super) async fn insert(
               AS c (id, ordinal, headings, text, embedding), \
               LATERAL (SELECT coalesce(array_agg(value ORDER BY n), '{}') AS path \
                        FROM jsonb_array_elements_text(c.headings::jsonb) WITH ORDINALITY \
-                       AS e (value, n)) AS h",
+                       AS e (value, n)) AS h \
+         RETURNING id",
     )
     .bind(user_id)
     .bind(id)

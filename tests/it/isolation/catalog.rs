@@ -195,7 +195,7 @@ async fn views_are_security_invoker_and_definer_functions_pin_their_search_path(
     .await
     .expect("functions");
     assert!(
-        definers.iter().any(|(name, _)| name == "claim_jobs"),
+        definers.iter().any(|(name, _)| name == "due_tenants"),
         "{definers:?}"
     );
     for (name, config) in &definers {
