@@ -1,5 +1,5 @@
--- The whole product on Citus (issue 25): a customer scope without subqueries, and a claim that
--- works one tenant, one shard at a time.
+-- The whole product on Citus (issue 25): a customer scope that Citus copies to its shards
+-- faithfully, and a claim that works one tenant, one shard at a time.
 --
 -- How migrations run on Citus: `support-agent migrate --citus` applies them on the coordinator
 -- and then distributes (src/db/citus.rs): `users` a reference table, every table with a user_id
@@ -7,20 +7,29 @@
 -- is already distributed runs there as written: Citus sends ALTER TABLE, CREATE INDEX, CREATE
 -- POLICY, GRANT and CREATE FUNCTION to every node; a new tenant table is created local and
 -- distributed by the `migrate --citus` that follows. Each migration from this one on says in its
--- header anything that runs differently there. This one: nothing (its functions reach every node,
--- the policies every shard).
+-- header anything that runs differently there, and adds no RESTRICTIVE policy (see below). This
+-- one: nothing (its functions reach every node, its policies every shard).
 
 -- The customer scope, part 2 -------------------------------------------------------------------------
--- Citus refuses a policy with a subquery on a distributed table ("Subqueries are not supported in
--- policies on distributed tables"), and the customer_scope policies of the tables that belong to a
--- customer through their ticket had one (20261210000010_customer_scope.sql). They read the
--- ticket's customer through this function instead; the rows admitted are the same.
+-- Two things Citus does not do with the customer_scope policies of 20261210000010_customer_scope.sql:
+-- * it copies a policy to the shards without AS RESTRICTIVE (Citus 13.2: its CREATE POLICY for a
+--   shard has no such clause), and a permissive customer_scope, ORed with tenant_isolation,
+--   admitted every row of every tenant whenever no customer scope was set (verified: the service
+--   role without a tenant context counted every tenant's tickets);
+-- * it refuses a policy with a subquery on a distributed table ("Subqueries are not supported in
+--   policies on distributed tables"), and the scope of the tables that belong to a customer
+--   through their ticket was one.
+-- So the scope moves into the one permissive policy, tenant_isolation, ANDed with the tenant
+-- context: the rows admitted are the same as with the restrictive policy, on both. The tables
+-- that belong to a customer through their ticket read the ticket's customer through
+-- scope_ticket_customer instead of a subquery. No table has a restrictive policy any more
+-- (`doctor` reports one on Citus).
 --
--- It runs as the caller (the tickets policies apply to its read as they did to the subquery) and
--- takes the tenant with the ticket, so that its read is one tenant's. On Citus the policy is
--- evaluated on the worker that holds the row, where the ticket is in the colocated shard of
--- tickets on that same node: the function reads that shard itself (a query of the distributed
--- table from inside a shard's query is one Citus refuses).
+-- scope_ticket_customer runs as the caller (the tickets policy applies to its read as it did to
+-- the subquery) and takes the tenant with the ticket, so that its read is one tenant's. On Citus
+-- the policy is evaluated on the worker that holds the row, where the ticket is in the colocated
+-- shard of tickets on that same node: the function reads that shard itself (Citus refuses a
+-- query of the distributed table from inside a shard's query).
 CREATE FUNCTION scope_ticket_customer(tenant uuid, ticket uuid) RETURNS uuid
     LANGUAGE plpgsql
     STABLE
@@ -35,9 +44,8 @@ BEGIN
     IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
                     WHERE logicalrelid = 'public.tickets'::regclass AND partmethod = 'h') THEN
-            EXECUTE format('SELECT customer_id FROM %s WHERE user_id = $1 AND id = $2',
-                           shard_name('public.tickets'::regclass,
-                                      get_shard_id_for_distribution_column('public.tickets'::regclass, tenant)))
+            EXECUTE format('SELECT customer_id FROM public.%I WHERE user_id = $1 AND id = $2',
+                           'tickets_' || get_shard_id_for_distribution_column('public.tickets'::regclass, tenant))
                INTO customer USING tenant, ticket;
             RETURN customer;
         END IF;
@@ -52,17 +60,25 @@ GRANT EXECUTE ON FUNCTION scope_ticket_customer(uuid, uuid) TO support_agent_app
 DO $$
 DECLARE
     t text;
+    scoped text;
+    expr text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['messages', 'jobs', 'inbound_emails', 'stripe_events'] LOOP
+    FOREACH t IN ARRAY ARRAY['customers', 'tickets', 'messages', 'jobs', 'inbound_emails',
+                             'stripe_events'] LOOP
+        scoped := CASE t
+            WHEN 'customers' THEN 'id'
+            WHEN 'tickets' THEN 'customer_id'
+            ELSE 'scope_ticket_customer(user_id, ticket_id)'
+        END;
+        expr := format(
+            'user_id = NULLIF(current_setting(''app.current_user_id'', true), '''')::uuid '
+            'AND (NULLIF(current_setting(''app.scope_customer_id'', true), '''') IS NULL '
+            '     OR %s = NULLIF(current_setting(''app.scope_customer_id'', true), '''')::uuid)',
+            scoped);
         EXECUTE format('DROP POLICY customer_scope ON %I', t);
-        EXECUTE format(
-            'CREATE POLICY customer_scope ON %I AS RESTRICTIVE FOR ALL '
-            'USING (NULLIF(current_setting(''app.scope_customer_id'', true), '''') IS NULL '
-            '       OR scope_ticket_customer(user_id, ticket_id) '
-            '          = NULLIF(current_setting(''app.scope_customer_id'', true), '''')::uuid) '
-            'WITH CHECK (NULLIF(current_setting(''app.scope_customer_id'', true), '''') IS NULL '
-            '       OR scope_ticket_customer(user_id, ticket_id) '
-            '          = NULLIF(current_setting(''app.scope_customer_id'', true), '''')::uuid)', t);
+        EXECUTE format('DROP POLICY tenant_isolation ON %I', t);
+        EXECUTE format('CREATE POLICY tenant_isolation ON %I FOR ALL USING (%s) WITH CHECK (%s)',
+                       t, expr, expr);
     END LOOP;
 END
 $$;

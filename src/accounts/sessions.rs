@@ -87,7 +87,7 @@ pub async fn exchange(tx: &mut TenantTx, hash: &[u8; 32]) -> Result<Exchange, St
         // language=PostgreSQL
         "SELECT r.id, r.session_id, r.used_at, (s.revoked_at IS NULL AND s.expires_at > now()) \
          FROM refresh_tokens r \
-         JOIN sessions s ON s.user_id = r.user_id AND s.id = r.session_id \
+         JOIN sessions s ON s.user_id = $1 AND s.id = r.session_id \
          WHERE r.user_id = $1 AND r.token_hash = $2 \
          FOR UPDATE OF r, s",
     )

@@ -94,7 +94,7 @@ pub async fn find_summary(
         CustomerRef::Id(id) => sqlx::query_as::<_, CustomerSummary>(
             // language=PostgreSQL
             "SELECT c.*, (SELECT count(*) FROM tickets t \
-                          WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                          WHERE t.user_id = $1 AND t.customer_id = c.id \
                             AND t.status IN ('open', 'pending')) AS open_tickets \
              FROM customers c WHERE c.user_id = $1 AND c.id = $2",
         )
@@ -103,7 +103,7 @@ pub async fn find_summary(
         CustomerRef::Email(email) => sqlx::query_as::<_, CustomerSummary>(
             // language=PostgreSQL
             "SELECT c.*, (SELECT count(*) FROM tickets t \
-                          WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                          WHERE t.user_id = $1 AND t.customer_id = c.id \
                             AND t.status IN ('open', 'pending')) AS open_tickets \
              FROM customers c WHERE c.user_id = $1 AND c.email = $2",
         )
@@ -152,7 +152,7 @@ pub async fn search(
     let rows = sqlx::query_as::<_, CustomerSummary>(
         // language=PostgreSQL
         "SELECT c.*, (SELECT count(*) FROM tickets t \
-                      WHERE t.user_id = c.user_id AND t.customer_id = c.id \
+                      WHERE t.user_id = $1 AND t.customer_id = c.id \
                         AND t.status IN ('open', 'pending')) AS open_tickets \
          FROM customers c \
          WHERE c.user_id = $1 AND (c.name ILIKE $2 OR c.email ILIKE $2) \

@@ -180,9 +180,10 @@ pub fn problems(tables: &[TableLayout]) -> Vec<String> {
             continue;
         }
         match &t.placement {
-            Placement::Distributed { column, .. } if column != "user_id" => {
-                out.push(format!("{} is distributed by {column}, not user_id", t.name))
-            }
+            Placement::Distributed { column, .. } if column != "user_id" => out.push(format!(
+                "{} is distributed by {column}, not user_id",
+                t.name
+            )),
             Placement::Distributed { colocation, .. } => {
                 if anchor.is_some_and(|a| a != *colocation) {
                     out.push(format!("{} is not colocated with {ANCHOR}", t.name));
@@ -209,9 +210,10 @@ pub async fn check(pool: &PgPool) -> Result<Report, sqlx::Error> {
         0
     };
     let (propagate, problems) = if citus {
-        let p: String = sqlx::query_scalar("SELECT current_setting('citus.propagate_set_commands')")
-            .fetch_one(pool)
-            .await?;
+        let p: String =
+            sqlx::query_scalar("SELECT current_setting('citus.propagate_set_commands')")
+                .fetch_one(pool)
+                .await?;
         let mut problems = problems(&tables);
         let notify_on: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_trigger \
@@ -220,6 +222,17 @@ pub async fn check(pool: &PgPool) -> Result<Report, sqlx::Error> {
         )
         .fetch_one(pool)
         .await?;
+        let restrictive: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename || '.' || policyname FROM pg_policies \
+              WHERE schemaname = 'public' AND permissive = 'RESTRICTIVE' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await?;
+        for p in restrictive {
+            problems.push(format!(
+                "{p} is a RESTRICTIVE policy: Citus 13.2 copies it to the shards as PERMISSIVE"
+            ));
+        }
         if notify_on {
             problems.push(
                 "the trigger jobs_notify is on: a write to jobs on several nodes fails \
@@ -371,7 +384,7 @@ pub async fn distribute(owner: &PgPool) -> Result<Distributed, ConnectError> {
     // The queue's wake-up (jobs_notify) would NOTIFY on the worker that holds the shard, where
     // no worker process listens, and a NOTIFY cannot be part of the two-phase commit of a write
     // to several nodes ("cannot PREPARE a transaction that has executed … NOTIFY"). On Citus the
-    // worker processes poll instead (WORKER_POLL_INTERVAL).
+    // worker processes find new jobs at their next poll instead.
     let notify_on: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_trigger \
                          WHERE tgrelid = 'public.jobs'::regclass AND tgname = 'jobs_notify' \

@@ -71,7 +71,7 @@ impl Db {
 
     /// Begins a transaction that sees one customer of the tenant and nothing else of theirs
     /// (SECURITY.md D1): a second transaction-local setting, `app.scope_customer_id`, which the
-    /// restrictive `customer_scope` policies on every customer-owned table read. Another
+    /// `tenant_isolation` policy of every customer-owned table also reads. Another
     /// customer's rows are then absent, for reads and writes alike. The tool layer's
     /// `Ctx::begin` is what calls it, for a triage job's caller.
     pub async fn begin_for_customer(
@@ -113,10 +113,7 @@ impl Db {
 /// The tenant context (and the customer scope), as one simple query. Both literals are
 /// formatted from typed `Uuid`s, whose text form cannot carry a quote.
 fn set_local_sql(user_id: Uuid, customer: Option<Uuid>) -> String {
-    let mut sql = format!(
-        "SET LOCAL app.current_user_id = '{}'",
-        user_id.hyphenated()
-    );
+    let mut sql = format!("SET LOCAL app.current_user_id = '{}'", user_id.hyphenated());
     if let Some(customer) = customer {
         sql.push_str(&format!(
             "; SET LOCAL app.scope_customer_id = '{}'",

@@ -4,6 +4,7 @@
 mod accounts;
 mod api;
 mod channels;
+mod citus;
 mod cli;
 mod common;
 mod demo;

@@ -5,7 +5,7 @@ use crate::common::TestDb;
 
 const POLICY_EXPR: &str =
     "NULLIF(current_setting('app.current_user_id'::text, true), ''::text))::uuid";
-/// How a customer_scope policy admits everything when no customer scope is set.
+/// How a customer-owned table's policy admits the tenant's every row when no customer scope is set.
 const SCOPE_UNSET: &str =
     "(NULLIF(current_setting('app.scope_customer_id'::text, true), ''::text) IS NULL)";
 const SCOPE_EXPR: &str =
@@ -75,10 +75,12 @@ async fn every_tenant_table_forces_row_level_security_with_one_checked_policy() 
 }
 
 /// D1: a table is customer-owned when its rows belong to a customer or to a ticket (it has
-/// `customer_id` or `ticket_id`, or is `customers`). Each has one restrictive `customer_scope`
-/// policy that reads the customer scope; no other table has a restrictive policy.
+/// `customer_id` or `ticket_id`, or is `customers`). The one policy of each (tenant_isolation)
+/// also reads the customer scope: with none set it admits the tenant's every row, else the
+/// scoped customer's only. No table has a restrictive policy: Citus copies one to its shards as a
+/// permissive one, which would admit every tenant's rows (migrations/20261215000010_citus.sql).
 #[tokio::test]
-async fn every_customer_owned_table_carries_the_restrictive_customer_scope_policy() {
+async fn every_customer_owned_tables_policy_reads_the_customer_scope_and_none_is_restrictive() {
     let t = TestDb::new().await;
     let tables: Vec<(String, bool)> = sqlx::query_as(
         "SELECT c.relname, c.relname = 'customers' OR EXISTS (SELECT 1 FROM pg_attribute a \
@@ -104,31 +106,31 @@ async fn every_customer_owned_table_carries_the_restrictive_customer_scope_polic
     for (table, customer_owned) in &tables {
         let policies = service_policies(&t, table).await;
         let restrictive: Vec<_> = policies.iter().filter(|p| p.2 == "RESTRICTIVE").collect();
+        assert!(restrictive.is_empty(), "{table}: {restrictive:?}");
         if !customer_owned {
-            assert!(restrictive.is_empty(), "{table}: {restrictive:?}");
             continue;
         }
-        assert_eq!(restrictive.len(), 1, "{table}: {policies:?}");
-        let (name, cmd, _, qual, check) = restrictive[0];
+        assert_eq!(policies.len(), 1, "{table}: {policies:?}");
+        let (name, cmd, _, qual, check) = &policies[0];
         assert_eq!(
             (name.as_str(), cmd.as_str()),
-            ("customer_scope", "ALL"),
+            ("tenant_isolation", "ALL"),
             "{table}"
         );
         let scoped = match table.as_str() {
             "customers" => "(id = ",
             "tickets" => "(customer_id = ",
-            _ => "(t.customer_id = ",
+            _ => "(scope_ticket_customer(user_id, ticket_id) = ",
         };
         for (what, expr) in [("USING", qual), ("WITH CHECK", check)] {
             let expr = expr
                 .as_deref()
                 .unwrap_or_else(|| panic!("{table}.{name} lacks {what}"));
             assert!(
-                expr.starts_with(&format!("({SCOPE_UNSET} OR "))
+                expr.contains(&format!("({SCOPE_UNSET} OR "))
                     && expr.contains(&format!("{scoped}{SCOPE_EXPR}")),
-                "{table}.{name} {what} admits all without a scope, else the scoped customer's \
-                 rows: {expr}"
+                "{table}.{name} {what} admits the tenant's all without a scope, else the scoped \
+                 customer's rows: {expr}"
             );
         }
     }
