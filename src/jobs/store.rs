@@ -248,17 +248,22 @@ async fn claim_for_tenant(
     let kinds: Vec<&str> = claim.kinds.iter().map(|k| k.as_str()).collect();
     let rows = sqlx::query_as::<_, ClaimedJob>(
         // language=PostgreSQL
-        "UPDATE jobs j \
+        // The due jobs in a CTE, which runs once: as `id IN (subquery)` the planner may rescan
+        // the subquery for every row it updates, and each rescan skips the rows this statement
+        // has already locked and takes the next ones, past the LIMIT.
+        "WITH due AS ( \
+             SELECT c.id FROM jobs c \
+              WHERE c.user_id = $1 AND c.kind = ANY ($4) \
+                AND ((c.status = 'queued' AND c.run_at <= now()) \
+                  OR (c.status = 'running' AND c.locked_until < now())) \
+              ORDER BY c.run_at, c.id \
+              LIMIT $5 \
+              FOR UPDATE SKIP LOCKED) \
+         UPDATE jobs j \
             SET status = 'running', attempts = j.attempts + 1, locked_by = left($2, 200), \
                 locked_until = now() + make_interval(secs => least(greatest($3, 1), 3600)) \
-          WHERE j.user_id = $1 AND j.id IN ( \
-                SELECT c.id FROM jobs c \
-                 WHERE c.user_id = $1 AND c.kind = ANY ($4) \
-                   AND ((c.status = 'queued' AND c.run_at <= now()) \
-                     OR (c.status = 'running' AND c.locked_until < now())) \
-                 ORDER BY c.run_at, c.id \
-                 LIMIT $5 \
-                 FOR UPDATE SKIP LOCKED) \
+           FROM due \
+          WHERE j.user_id = $1 AND j.id = due.id \
           RETURNING j.user_id, j.id, j.kind, j.ticket_id, j.message_id, j.payload_id, \
                     j.attempts, j.max_attempts",
     )

@@ -272,9 +272,9 @@ async fn the_whole_product_runs_on_citus_distributed_by_tenant() {
          FROM tickets t WHERE t.user_id = $1 FOR UPDATE OF t",
         "INSERT INTO customers (user_id, id, name, email) \
          VALUES ($1, gen_random_uuid(), 'Explain', 'explain@example.com')",
-        "UPDATE jobs j SET status = 'running' WHERE j.user_id = $1 AND j.id IN ( \
-         SELECT c.id FROM jobs c WHERE c.user_id = $1 AND c.status = 'queued' \
-         ORDER BY c.run_at, c.id LIMIT 5 FOR UPDATE SKIP LOCKED)",
+        "WITH due AS (SELECT c.id FROM jobs c WHERE c.user_id = $1 AND c.status = 'queued' \
+         ORDER BY c.run_at, c.id LIMIT 5 FOR UPDATE SKIP LOCKED) \
+         UPDATE jobs j SET status = 'running' FROM due WHERE j.user_id = $1 AND j.id = due.id",
         "SELECT id FROM chunks WHERE user_id = $1 AND tsv @@ plainto_tsquery('english', 'refund')",
     ] {
         let plan = explain(&t, &a, sql).await;
