@@ -36,10 +36,11 @@ pub(super) async fn run(args: &MigrateArgs) -> anyhow::Result<()> {
             eprintln!("every table is already distributed by user_id");
         } else {
             eprintln!(
-                "distributed {} tables by user_id ({} foreign keys kept): {}",
+                "laid out {} tables ({} foreign keys kept): {} (reference tables: {})",
                 done.tables.len(),
                 done.foreign_keys,
-                done.tables.join(", ")
+                done.tables.join(", "),
+                done.reference.join(", ")
             );
             if done.notify_disabled {
                 eprintln!("the queue's NOTIFY wake-up is off: workers poll on Citus");

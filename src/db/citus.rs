@@ -264,6 +264,8 @@ pub async fn check(pool: &PgPool) -> Result<Report, sqlx::Error> {
 pub struct Distributed {
     /// Tables that were made reference or distributed tables by this run.
     pub tables: Vec<String>,
+    /// Of those, the reference tables.
+    pub reference: Vec<String>,
     /// Foreign keys dropped and added back.
     pub foreign_keys: usize,
     /// Whether the queue's NOTIFY trigger was turned off by this run.
@@ -403,6 +405,11 @@ pub async fn distribute(owner: &PgPool) -> Result<Distributed, ConnectError> {
     Ok(Distributed {
         notify_disabled: notify_on,
         tables: order.iter().map(|t| t.name.clone()).collect(),
+        reference: order
+            .iter()
+            .filter(|t| t.is_reference())
+            .map(|t| t.name.clone())
+            .collect(),
         foreign_keys: fks.len() - unenforced.len(),
         unenforced,
     })

@@ -285,3 +285,18 @@ async fn the_whole_product_runs_on_citus_distributed_by_tenant() {
         );
     }
 }
+
+#[tokio::test]
+async fn on_plain_postgresql_doctor_says_so_and_migrate_citus_refuses() {
+    let t = TestDb::new().await;
+    let doctor = ok(run(&t, &["doctor"]));
+    assert!(
+        doctor.stdout.starts_with("plain PostgreSQL "),
+        "{}",
+        doctor.stdout
+    );
+    let report = run(&t, &["doctor", "--json"]).json();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["report"]["backend"]["kind"], "plain");
+    run(&t, &["migrate", "--citus"]).fails_with("no citus extension");
+}
