@@ -78,7 +78,7 @@ async fn every_tenant_table_forces_row_level_security_with_one_checked_policy() 
 /// `customer_id` or `ticket_id`, or is `customers`). The one policy of each (tenant_isolation)
 /// also reads the customer scope: with none set it admits the tenant's every row, else the
 /// scoped customer's only. No table has a restrictive policy: Citus copies one to its shards as a
-/// permissive one, which would admit every tenant's rows (migrations/20261215000010_citus.sql).
+/// permissive one, which would admit every tenant's rows (migrations/20261216000010_citus.sql).
 #[tokio::test]
 async fn every_customer_owned_tables_policy_reads_the_customer_scope_and_none_is_restrictive() {
     let t = TestDb::new().await;

@@ -64,7 +64,7 @@ DECLARE
     expr text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['customers', 'tickets', 'messages', 'jobs', 'inbound_emails',
-                             'stripe_events'] LOOP
+                             'stripe_events', 'actions'] LOOP
         scoped := CASE t
             WHEN 'customers' THEN 'id'
             WHEN 'tickets' THEN 'customer_id'
