@@ -150,6 +150,44 @@ fn chunks(args: &Args, embedder: &LocalEmbedder, profile: &str) -> anyhow::Resul
         tokens as f64 / texts.len() as f64,
         args.group
     );
+    // Token positions computed per forward pass, padding included: the batching before this
+    // change (sorted by characters within a call, 32 texts, padded to the longest) and each limit.
+    let lengths: Vec<usize> = texts
+        .iter()
+        .map(|t| support_agent::knowledge::Embedder::count_tokens(embedder, t).min(254) + 2)
+        .collect();
+    let mut before = 0;
+    for (g, group) in lengths.chunks(args.group.max(1)).enumerate() {
+        let mut order: Vec<usize> = (0..group.len()).collect();
+        order.sort_by_key(|&i| texts[g * args.group.max(1) + i].len());
+        for b in order.chunks(32) {
+            before += b.len() * b.iter().map(|&i| group[i]).max().unwrap_or(0);
+        }
+    }
+    println!(
+        "positions: {tokens} real; before (32 texts sorted by characters) {before} ({:.1} % padding)",
+        100.0 * (before - tokens) as f64 / before as f64
+    );
+    for &l in &limits {
+        let padded: usize = lengths
+            .chunks(args.group.max(1))
+            .flat_map(|group| {
+                support_agent::knowledge::embed::length_batches(group, l.texts, l.tokens)
+                    .into_iter()
+                    .map(|b| b.len() * b.iter().map(|&i| group[i]).max().unwrap_or(0))
+                    .collect::<Vec<_>>()
+            })
+            .sum();
+        println!(
+            "positions with {}x{}: {padded} ({:.1} % padding)",
+            l.texts,
+            l.tokens,
+            100.0 * (padded - tokens) as f64 / padded as f64
+        );
+    }
+    if args.passes == 0 {
+        return Ok(());
+    }
     let run = |l: BatchLimits| -> anyhow::Result<f64> {
         let started = Instant::now();
         for group in texts.chunks(args.group.max(1)) {
