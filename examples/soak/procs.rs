@@ -99,12 +99,13 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// The 1-minute load average.
-pub fn load1() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
+/// The load averages over 1, 5 and 15 minutes (what `uptime` prints).
+pub fn load() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut v = text
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(f64::NAN));
+    [(); 3].map(|()| v.next().unwrap_or(f64::NAN))
 }
 
 /// Copies `stream` to `path`; with a recorder, counts its WARN and ERROR lines by message.

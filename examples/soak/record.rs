@@ -29,8 +29,8 @@ pub struct Sample {
     pub running: i64,
     pub done: i64,
     pub dead: i64,
-    /// The 1-minute load average (/proc/loadavg, what `uptime` prints).
-    pub load1: f64,
+    /// The load averages over 1, 5 and 15 minutes (/proc/loadavg, what `uptime` prints).
+    pub load: [f64; 3],
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +149,12 @@ pub struct Row {
     /// Cores each used over the minute (CPU seconds / 60).
     pub serve_cores: f64,
     pub worker_cores: f64,
+    /// Jobs finished in the minute.
+    pub triaged: i64,
+    /// CPU per unit of work, which neighbours on the machine do not change the way they change
+    /// latency: the server's per call (of any kind), the worker's per job finished.
+    pub serve_cpu_ms_per_call: f64,
+    pub worker_cpu_s_per_job: f64,
 }
 
 impl Row {
@@ -171,13 +177,27 @@ impl Row {
         let peak = |f: fn(&Sample) -> u64| m.samples.iter().map(f).max().unwrap_or(0);
         let last = m.samples.last().copied().unwrap_or_default();
         let cores = |now: f64, then: f64| if now > 0.0 { (now - then) / 60.0 } else { 0.0 };
+        let (serve_cores, worker_cores) = (
+            cores(last.serve_cpu_s, before.serve_cpu_s),
+            cores(last.worker_cpu_s, before.worker_cpu_s),
+        );
+        let calls: u64 = m
+            .ops
+            .values()
+            .map(|o| o.micros.len() as u64 + o.errors)
+            .sum();
+        let triaged = last.done - before.done;
+        let per = |total: f64, n: f64| if n > 0.0 { total / n } else { 0.0 };
         Self {
             minute,
             ops,
             errors: m.errors.clone(),
             last,
-            serve_cores: cores(last.serve_cpu_s, before.serve_cpu_s),
-            worker_cores: cores(last.worker_cpu_s, before.worker_cpu_s),
+            serve_cores,
+            worker_cores,
+            triaged,
+            serve_cpu_ms_per_call: per(serve_cores * 60_000.0, calls as f64),
+            worker_cpu_s_per_job: per(worker_cores * 60.0, triaged as f64),
             peak_serve_kib: peak(|s| s.serve_kib),
             peak_worker_kib: peak(|s| s.worker_kib),
             peak_queued: m.samples.iter().map(|s| s.queued).max().unwrap_or(0),

@@ -127,7 +127,7 @@ pub fn progress_line(r: &Row) -> String {
         r.serve_cores,
         mib(r.last.worker_kib),
         r.worker_cores,
-        r.last.load1
+        r.last.load[0]
     );
     s
 }
@@ -178,18 +178,22 @@ pub fn table(s: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "| min | queued (peak) | running | triaged (total) | dead | serve RSS MiB (peak) | worker RSS MiB (peak) | serve cores | worker cores | load 1 min |"
+        "| min | queued (peak) | running | triaged (total) | dead | serve RSS MiB (peak) | worker RSS MiB (peak) | serve cores | serve CPU ms / call | worker cores | worker CPU s / job | load 1 / 5 / 15 min |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in &s.minutes {
         let l = &r.last;
         let _ = writeln!(
             out,
-            "| {} | {} ({}) | {} | {} | {} | {:.1} ({:.1}) | {:.1} ({:.1}) | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} ({}) | {} | {} ({}) | {} | {:.1} ({:.1}) | {:.1} ({:.1}) | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} |",
             r.minute,
             l.queued,
             r.peak_queued,
             l.running,
+            r.triaged,
             l.done,
             l.dead,
             mib(l.serve_kib),
@@ -197,8 +201,12 @@ pub fn table(s: &Summary) -> String {
             mib(l.worker_kib),
             mib(r.peak_worker_kib),
             r.serve_cores,
+            r.serve_cpu_ms_per_call,
             r.worker_cores,
-            l.load1
+            r.worker_cpu_s_per_job,
+            l.load[0],
+            l.load[1],
+            l.load[2]
         );
     }
     let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
