@@ -6,6 +6,7 @@
 //! cannot bypass it (see `migrations/`).
 
 pub mod accounts;
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod channels;

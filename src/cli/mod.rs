@@ -3,6 +3,7 @@
 //! `--json` prints exactly one JSON object on stdout; errors go to stderr as one line with a
 //! non-zero exit.
 
+mod actions;
 mod channels;
 mod claude;
 mod context;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Approve or discard the ai drafts a person reviews.
     #[command(subcommand)]
     Drafts(drafts::DraftsCmd),
+    /// List, approve or reject the refunds and subscription cancellations the agent proposed.
+    #[command(subcommand)]
+    Actions(actions::ActionsCmd),
     /// Tickets per tenant and system-wide totals over the last N days.
     ///
     /// The one command that reads across tenants: it connects as the owner role
@@ -179,6 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(cmd) => tickets::run(&cli.db, cmd.clone()).await,
         Command::Messages(cmd) => messages::run(&cli.db, cmd.clone()).await,
         Command::Drafts(cmd) => drafts::run(&cli.db, cmd.clone()).await,
+        Command::Actions(cmd) => actions::run(&cli, cmd.clone()).await,
         Command::Stats(args) => stats::run(args.clone()).await,
         Command::Outcomes(args) => outcomes::run(&cli.db, args.clone()).await,
         Command::Serve(args) => serve::run(&cli, args.clone()).await,

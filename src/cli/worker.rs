@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::print_json;
 use super::signal::shutdown_signal;
+use crate::actions::handler::ActionHandler;
 use crate::channels::delivery::DeliveryHandler;
 use crate::channels::inbox::Inbox;
 use crate::config::parse_duration;
@@ -52,6 +53,7 @@ pub(super) async fn run(ctx: Ctx, llm: &LlmSettings, args: WorkerArgs) -> anyhow
     let delivery = DeliveryHandler::new(db.clone(), channels.clone());
     let handler = DeskHandler {
         stripe: StripeEventHandler::new(ctx.clone()),
+        actions: ActionHandler::new(ctx.clone()),
         triage: TriageHandler::new(ctx, engine, limits),
         delivery,
     };

@@ -40,6 +40,8 @@ pub struct Op {
     pub upload: bool,
     /// The success answer: status, description, body schema (none for `204`).
     pub ok: (u16, &'static str, Option<SchemaFn>),
+    /// A second success answer with the same body (e.g. `202` for work that is not finished).
+    pub also: Option<(u16, &'static str)>,
     /// Extra headers or statuses worth documenting (`ETag`, `If-Match` and `412`).
     pub etag: bool,
     /// Optional request headers worth documenting: (name, description).
@@ -163,6 +165,13 @@ pub fn document(ops: &[Op]) -> Value {
             ok["links"] = Value::Object(links);
         }
         let mut responses = Map::new();
+        if let (Some((also, description)), Some(schema)) = (op.also, schema) {
+            responses.insert(
+                also.to_string(),
+                json!({"description": description,
+                       "content": {"application/json": {"schema": schema()}}}),
+            );
+        }
         responses.insert(status.to_string(), ok);
         if op.etag && op.method == "patch" {
             responses.insert(
@@ -284,6 +293,7 @@ impl Op {
             body: None,
             upload: false,
             ok: (204, "Done", None),
+            also: None,
             etag: false,
             headers: &[],
             links: &[],
@@ -317,6 +327,12 @@ impl Op {
 
     pub fn answers<T: JsonSchema>(mut self, status: u16, description: &'static str) -> Self {
         self.ok = (status, description, Some(schema_out::<T>));
+        self
+    }
+
+    /// Another success status with the same body as [`Op::answers`].
+    pub fn also(mut self, status: u16, description: &'static str) -> Self {
+        self.also = Some((status, description));
         self
     }
 

@@ -208,6 +208,16 @@ impl From<AccountError> for Problem {
     }
 }
 
+impl From<crate::actions::ActionError> for Problem {
+    fn from(e: crate::actions::ActionError) -> Self {
+        use crate::actions::ActionError;
+        match e {
+            ActionError::Store(e) => e.into(),
+            ActionError::Unavailable(msg) | ActionError::Upstream(msg) => Self::unavailable(msg),
+        }
+    }
+}
+
 impl From<ToolError> for Problem {
     fn from(e: ToolError) -> Self {
         match e {

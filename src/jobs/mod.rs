@@ -26,6 +26,8 @@ pub enum JobKind {
     Deliver,
     /// Act on a stored Stripe event (`payload_id`).
     StripeEvent,
+    /// Carry out, or finish, an approved Stripe action (`payload_id`) on a ticket.
+    StripeAction,
 }
 
 impl JobKind {
@@ -34,6 +36,7 @@ impl JobKind {
             Self::Triage => "triage",
             Self::Deliver => "deliver",
             Self::StripeEvent => "stripe_event",
+            Self::StripeAction => "stripe_action",
         }
     }
 }

@@ -304,3 +304,47 @@ pub async fn discard_for_ticket(tx: &mut TenantTx, ticket_id: Uuid) -> Result<u6
     .await?;
     Ok(r.rows_affected())
 }
+
+/// Queues an approved Stripe action (`actions.id`) on its ticket, due after `due_in`, in the
+/// transaction that approves it (Q3): the approval carries it out at once and settles the job
+/// ([`settle_action`]); the worker runs it only when that did not finish (a crash, no answer).
+/// Queuing it twice is a no-op.
+pub async fn enqueue_action(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    action_id: Uuid,
+    due_in: Duration,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let run_at = Utc::now() + chrono::Duration::from_std(due_in).unwrap_or_default();
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO jobs (user_id, id, kind, ticket_id, payload_id, run_at) \
+         VALUES ($1, $2, 'stripe_action', $3, $4, $5) \
+         ON CONFLICT ON CONSTRAINT jobs_user_id_trigger_key DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(action_id)
+    .bind(run_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Marks the queued job of an action done without running it: the approval carried it out.
+/// A job a worker is running is left to it (it finds the action finished).
+pub async fn settle_action(tx: &mut TenantTx, action_id: Uuid) -> Result<u64, StoreError> {
+    let user_id = tx.user_id();
+    let r = sqlx::query(
+        // language=PostgreSQL
+        "UPDATE jobs SET status = 'done', last_error = 'carried out when it was approved' \
+         WHERE user_id = $1 AND kind = 'stripe_action' AND payload_id = $2 AND status = 'queued'",
+    )
+    .bind(user_id)
+    .bind(action_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected())
+}

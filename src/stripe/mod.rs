@@ -20,6 +20,7 @@ pub mod store;
 pub mod vault;
 pub mod views;
 pub mod webhooks;
+pub mod writes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

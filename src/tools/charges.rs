@@ -206,10 +206,7 @@ async fn facts(
 }
 
 /// The tenant's own Stripe client, or a tool error that says what to set up.
-pub(super) async fn client<'s>(
-    ctx: &'s Ctx,
-    caller: &Caller,
-) -> Result<TenantClient<'s>, ToolError> {
+pub async fn client<'s>(ctx: &'s Ctx, caller: &Caller) -> Result<TenantClient<'s>, ToolError> {
     let tenant = &caller.tenant;
     ctx.stripe()?
         .client_for(ctx.db(), tenant)

@@ -9,6 +9,7 @@
 //! tenant the caller got from authentication (or a dequeued job): no argument struct has a
 //! tenant field, and unknown fields are refused.
 
+mod actions;
 mod args;
 mod billing;
 mod charges;
@@ -27,12 +28,17 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use actions::{
+    ProposeOutput, ProposeRefund, ProposeRefundArgs, ProposeSubscriptionCancel,
+    ProposeSubscriptionCancelArgs, propose_refund, propose_subscription_cancel,
+};
 pub use billing::{
     ListInvoices, ListInvoicesArgs, ListInvoicesOutput, ListSubscriptions, ListSubscriptionsArgs,
     ListSubscriptionsOutput, list_invoices, list_subscriptions,
 };
 pub use charges::{
-    FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, fetch_stripe_charges,
+    FetchStripeCharges, FetchStripeChargesArgs, FetchStripeChargesOutput, client as stripe_client,
+    fetch_stripe_charges,
 };
 pub use ctx::{Caller, Ctx, Knowledge, Scope};
 pub use customers::{LookupCustomer, LookupCustomerArgs, LookupCustomerOutput, lookup_customer};

@@ -89,6 +89,8 @@ static CATALOG: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<super::CustomerOverview>(),
         ToolDef::of::<super::ListSubscriptions>(),
         ToolDef::of::<super::ListInvoices>(),
+        ToolDef::of::<super::ProposeRefund>(),
+        ToolDef::of::<super::ProposeSubscriptionCancel>(),
     ]
 });
 

@@ -21,9 +21,10 @@ use crate::llm::{ChatModel, LlmError};
 use crate::prompts;
 use crate::tools::{self, Caller, Ctx, ToolError};
 
-/// The tools the loop may call: reading only. Drafting happens through its final result, and
-/// nothing it can call sends, refunds or changes a record (SECURITY.md M4).
-pub const AGENT_TOOLS: [&str; 7] = [
+/// The tools the loop may call: reads, and proposals of a refund or a cancellation on the job's
+/// own ticket, which a person approves or rejects. Drafting happens through its final result,
+/// and nothing it can call sends, refunds or changes a record at Stripe (SECURITY.md M4).
+pub const AGENT_TOOLS: [&str; 9] = [
     "search_knowledge",
     "fetch_stripe_charges",
     "customer_overview",
@@ -31,6 +32,8 @@ pub const AGENT_TOOLS: [&str; 7] = [
     "list_invoices",
     "get_ticket",
     "lookup_customer",
+    "propose_refund",
+    "propose_subscription_cancel",
 ];
 
 /// The function the model ends with.

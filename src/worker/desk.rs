@@ -1,22 +1,29 @@
-//! The handlers `support-agent worker` runs together: triage, delivery by email, and Stripe
-//! events.
+//! The handlers `support-agent worker` runs together: triage, delivery by email, Stripe events
+//! and approved Stripe actions.
 
 use super::{Done, Handler, JobError};
+use crate::actions::handler::ActionHandler;
 use crate::channels::delivery::DeliveryHandler;
 use crate::jobs::{ClaimedJob, JobKind};
 use crate::stripe::webhooks::handle::StripeEventHandler;
 use crate::triage::handler::TriageHandler;
 
-/// Runs `triage`, `deliver` and `stripe_event` jobs, each with its own handler.
+/// Runs `triage`, `deliver`, `stripe_event` and `stripe_action` jobs, each with its own handler.
 pub struct DeskHandler {
     pub triage: TriageHandler,
     pub delivery: DeliveryHandler,
     pub stripe: StripeEventHandler,
+    pub actions: ActionHandler,
 }
 
 impl Handler for DeskHandler {
     fn kinds(&self) -> &'static [JobKind] {
-        &[JobKind::Triage, JobKind::Deliver, JobKind::StripeEvent]
+        &[
+            JobKind::Triage,
+            JobKind::Deliver,
+            JobKind::StripeEvent,
+            JobKind::StripeAction,
+        ]
     }
 
     async fn handle(&self, job: &ClaimedJob) -> Result<Done, JobError> {
@@ -24,6 +31,7 @@ impl Handler for DeskHandler {
             JobKind::Triage => self.triage.handle(job).await,
             JobKind::Deliver => self.delivery.handle(job).await,
             JobKind::StripeEvent => self.stripe.handle(job).await,
+            JobKind::StripeAction => self.actions.handle(job).await,
         }
     }
 
@@ -32,6 +40,7 @@ impl Handler for DeskHandler {
             JobKind::Triage => self.triage.abandoned(job).await,
             JobKind::Deliver => self.delivery.abandoned(job).await,
             JobKind::StripeEvent => {}
+            JobKind::StripeAction => self.actions.abandoned(job).await,
         }
     }
 }

@@ -6,4 +6,4 @@ mod browser;
 mod forms;
 mod outcomes;
 mod pages;
-mod support;
+pub mod support;

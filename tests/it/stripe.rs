@@ -5,9 +5,11 @@
 //! `Stripe-Account: acct_…`). Each has its own account on the loopback server, which answers
 //! only to that account's credentials.
 
+mod actions;
+mod actions_desk;
 mod billing;
 mod cli;
-mod data;
+pub mod data;
 mod errors;
 pub mod fake;
 mod fixtures;

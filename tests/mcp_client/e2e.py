@@ -32,6 +32,8 @@ EXPECTED = {
     "customer_overview": (True, False, True, True),
     "list_subscriptions": (True, False, True, True),
     "list_invoices": (True, False, True, True),
+    "propose_refund": (False, False, True, True),
+    "propose_subscription_cancel": (False, False, True, True),
 }
 
 

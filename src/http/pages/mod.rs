@@ -97,6 +97,14 @@ pub fn router(pages: Pages, upload_limit: usize) -> Router {
             "/tickets/{id}/drafts/{message_id}/discard",
             post(ticket::discard),
         )
+        .route(
+            "/tickets/{id}/actions/{action_id}/approve",
+            post(ticket::approve_action),
+        )
+        .route(
+            "/tickets/{id}/actions/{action_id}/reject",
+            post(ticket::reject_action),
+        )
         .route("/outcomes", get(outcomes::show))
         .route("/knowledge", get(knowledge::show))
         .route(

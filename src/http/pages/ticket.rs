@@ -1,7 +1,8 @@
 //! `/tickets/{id}`: the thread, the triage fields, the draft in an editable box with the
 //! passages and charges it cites, approve-and-send, save edit, discard, re-run triage, status
-//! and priority, and the customer panel when Stripe is connected. Every action is a form POST
-//! to the same `desk` function the REST API calls, then a redirect back here.
+//! and priority, the customer panel when Stripe is connected, and the Stripe actions the agent
+//! proposed, to approve or reject. Every action is a form POST to the same `desk` or `actions`
+//! function the REST API calls, then a redirect back here.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::layout::{Section, csrf_field, page, when, words};
 use super::{Csrf, PageError, PageForm, PageQuery, PageResult, Pages, parse_id, see_other};
 use crate::accounts::{Credential, Principal};
+use crate::actions::{self, Action, ActionFilter, ActionStatus};
 use crate::desk::{self, inbox};
 use crate::messages::{Decision, DraftState, Sender};
 use crate::tickets::{Priority, Status};
@@ -29,6 +31,12 @@ pub struct Notice {
 pub struct DraftForm {
     #[serde(default)]
     content: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +102,11 @@ pub async fn show(
         } else {
             None
         };
+    let filter = ActionFilter {
+        status: None,
+        ticket_id: Some(id),
+    };
+    let proposed = actions::list(ctx, &principal.tenant, &filter, 20, None).await?;
     let t = &thread.ticket.summary;
     let c = &thread.customer;
     let approve_label = if channel.is_some() {
@@ -110,6 +123,14 @@ pub async fn show(
         "discarded" => Some("Draft discarded.".to_owned()),
         "updated" => Some("Ticket updated.".to_owned()),
         "triage" => Some("Triage queued: the worker writes a new draft.".to_owned()),
+        "action-succeeded" => Some("Done at Stripe: the action succeeded.".to_owned()),
+        "action-failed" => Some("Stripe refused the action: its error is below.".to_owned()),
+        "action-executing" => Some(
+            "Stripe has not answered yet: the action is finished with the same idempotency key, \
+             so it happens once."
+                .to_owned(),
+        ),
+        "action-rejected" => Some("Action rejected: nothing was sent to Stripe.".to_owned()),
         _ => None,
     };
     let body = html! {
@@ -127,6 +148,7 @@ pub async fn show(
                     @if draft.is_none_or(|d| d.id != m.id) { (message(m)) }
                 }
                 (draft_box(&csrf, t.id, draft, &approve_label, &passages, &charges, overview.as_ref()))
+                (actions_panel(&csrf, t.id, &proposed.items))
             }
             aside.side {
                 section aria-labelledby="triage-h" {
@@ -257,6 +279,50 @@ fn draft_box(
                         div.charge-cite {
                             "Charge " code { (id) }
                             @if let Some(c) = found { " · " (c.amount_formatted) " · " (c.status) " · " (when(c.created)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What an action does, for a person, with a refund's reason: "refund of ¥1,250 on charge
+/// ch_… (duplicate)".
+fn action_what(a: &Action) -> String {
+    match a.reason {
+        Some(r) => format!("{} ({})", a.summary(), words(r.as_str())),
+        None => a.summary(),
+    }
+}
+
+/// The refunds and cancellations proposed on this ticket: approve or reject a pending one.
+fn actions_panel(csrf: &super::Csrf, ticket: Uuid, items: &[Action]) -> Markup {
+    html! {
+        @if !items.is_empty() {
+            section.actions-panel aria-labelledby="actions-h" {
+                h2 id="actions-h" { "Stripe actions" }
+                @for a in items {
+                    article.action data-status=(a.status.as_str()) {
+                        p { strong { (action_what(a)) } " · " span.badge { (a.status.as_str()) } }
+                        p.muted { "Proposed by " (a.proposed_by) " · " time { (when(a.created_at)) }
+                            @if let Some(by) = &a.decided_by { " · decided by " (by) } }
+                        @if let Some(id) = &a.stripe_result_id { p { "Stripe: " code { (id) } } }
+                        @if let Some(e) = &a.error { p.error { (e) } }
+                        @if let Some(r) = &a.decision_reason { p.muted { "Reason: " (r) } }
+                        @if a.status == ActionStatus::Pending {
+                            div.actions {
+                                form.inline method="post" action={ "/tickets/" (ticket) "/actions/" (a.id) "/approve" } {
+                                    (csrf_field(csrf))
+                                    button.primary type="submit" data-confirm={ (action_what(a)) " at Stripe now?" } { "Approve: " (action_what(a)) }
+                                }
+                                form.inline method="post" action={ "/tickets/" (ticket) "/actions/" (a.id) "/reject" } {
+                                    (csrf_field(csrf))
+                                    label for={ "reason-" (a.id) } { "Reason (optional)" }
+                                    input id={ "reason-" (a.id) } name="reason" type="text" maxlength="2000";
+                                    button.danger type="submit" { "Reject" }
+                                }
+                            }
                         }
                     }
                 }
@@ -423,4 +489,46 @@ pub async fn update(
     )
     .await?;
     Ok(see_other(&back(ticket, "updated")))
+}
+
+pub async fn approve_action(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path((id, action_id)): Path<(String, String)>,
+) -> PageResult {
+    let (ticket, action) = ids(&id, &action_id)?;
+    let a = actions::get(&pages.app.ctx, &principal.tenant, action).await?;
+    if a.ticket_id != ticket {
+        return Err(PageError::not_found());
+    }
+    let a = actions::approve(&pages.app.ctx, &principal.tenant, action, &by(&principal)).await?;
+    let done = match a.status {
+        ActionStatus::Succeeded => "action-succeeded",
+        ActionStatus::Executing => "action-executing",
+        _ => "action-failed",
+    };
+    Ok(see_other(&back(ticket, done)))
+}
+
+pub async fn reject_action(
+    State(pages): State<Pages>,
+    Extension(principal): Extension<Principal>,
+    Path((id, action_id)): Path<(String, String)>,
+    PageForm(form): PageForm<RejectForm>,
+) -> PageResult {
+    let (ticket, action) = ids(&id, &action_id)?;
+    let a = actions::get(&pages.app.ctx, &principal.tenant, action).await?;
+    if a.ticket_id != ticket {
+        return Err(PageError::not_found());
+    }
+    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+    actions::reject(
+        &pages.app.ctx,
+        &principal.tenant,
+        action,
+        &by(&principal),
+        reason,
+    )
+    .await?;
+    Ok(see_other(&back(ticket, "action-rejected")))
 }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: every operation declared once, with its access, and both the
 //! router and the OpenAPI document built from that one list.
 
+mod actions;
 mod api_keys;
 mod auth;
 mod channels;
@@ -432,6 +433,50 @@ fn table(upload_limit: usize) -> Table {
             .body::<messages::ApproveBody>()
             .answers::<MessageView>(200, "The draft, approved"),
             post(messages::approve),
+        )
+        // Stripe actions (I2).
+        .add(
+            o(
+                "get",
+                "/actions",
+                "listActions",
+                "actions",
+                "Proposed refunds and cancellations, newest first, filtered",
+            )
+            .query::<actions::ListQuery>()
+            .answers::<Items<crate::actions::Action>>(200, "One page"),
+            get(actions::list),
+        )
+        .add(
+            o(
+                "post",
+                "/actions/{id}/approve",
+                "approveAction",
+                "actions",
+                "Approve a pending action and carry it out at Stripe, exactly once",
+            )
+            .answers::<crate::actions::Action>(
+                200,
+                "The action, succeeded or failed (with Stripe's error)",
+            )
+            .also(
+                202,
+                "The action, still executing: Stripe did not answer, and it is finished with \
+                 the same idempotency key",
+            ),
+            post(actions::approve),
+        )
+        .add(
+            o(
+                "post",
+                "/actions/{id}/reject",
+                "rejectAction",
+                "actions",
+                "Reject a pending action; nothing is sent to Stripe",
+            )
+            .body::<actions::RejectBody>()
+            .answers::<crate::actions::Action>(200, "The action, rejected"),
+            post(actions::reject),
         )
         .add(
             o(

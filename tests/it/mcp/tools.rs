@@ -43,7 +43,9 @@ async fn the_catalog_states_every_annotation_and_names_no_tenant() {
             "fetch_stripe_charges",
             "customer_overview",
             "list_subscriptions",
-            "list_invoices"
+            "list_invoices",
+            "propose_refund",
+            "propose_subscription_cancel"
         ]
     );
     for t in tools::catalog() {

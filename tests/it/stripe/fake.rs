@@ -6,7 +6,7 @@
 //! It runs on a thread and runtime of its own, so that what it logs never mixes with the logs a
 //! test captures from the client.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ pub struct Account {
     pub products: Vec<Value>,
     pub subscriptions: Vec<Value>,
     pub invoices: Vec<Value>,
+    /// Restricted key permissions it lacks, e.g. `rak_refund_write`: requests needing one get
+    /// Stripe's 403.
+    pub lacks: Vec<&'static str>,
 }
 
 /// A request as the server saw it.
@@ -62,6 +65,18 @@ pub enum Fault {
     Status(u16, Option<bool>),
     /// Answers normally, after this long.
     Slow(Duration),
+    /// Does what was asked at once, but answers only after this long: a client that gives up
+    /// first has lost the answer to a request that took effect.
+    LoseAnswer(Duration),
+}
+
+/// A write's first answer, kept under its idempotency key as Stripe keeps it.
+struct Kept {
+    /// Method, path and parameters of the first request: another request under the same key
+    /// must match them.
+    request: (String, String, Vec<(String, String)>),
+    status: StatusCode,
+    body: Value,
 }
 
 #[derive(Default)]
@@ -69,6 +84,10 @@ pub(super) struct Shared {
     pub accounts: Vec<Account>,
     pub seen: Vec<Seen>,
     pub faults: VecDeque<Fault>,
+    /// Faults for writes (POST, DELETE) only.
+    pub write_faults: VecDeque<Fault>,
+    /// (authorization, Stripe-Account, Idempotency-Key) → the first answer.
+    kept: HashMap<(String, Option<String>, String), Kept>,
 }
 
 /// The running server.
@@ -118,6 +137,35 @@ impl FakeStripe {
         self.state.lock().expect("lock").seen.clear();
     }
 
+    /// The account whose credentials are `authorization` (and, for Connect, `stripe_account`),
+    /// as the server holds it now (writes change it).
+    pub fn account(&self, authorization: &str, stripe_account: Option<&str>) -> Account {
+        let s = self.state.lock().expect("lock");
+        s.accounts
+            .iter()
+            .find(|a| {
+                a.authorization == authorization && a.stripe_account.as_deref() == stripe_account
+            })
+            .cloned()
+            .expect("an account with these credentials")
+    }
+
+    /// Changes an account in place (e.g. a charge refunded elsewhere meanwhile).
+    pub fn change(&self, authorization: &str, f: impl FnOnce(&mut Account)) {
+        let mut s = self.state.lock().expect("lock");
+        let a = s
+            .accounts
+            .iter_mut()
+            .find(|a| a.authorization == authorization)
+            .expect("an account with this key");
+        f(a);
+    }
+
+    /// Queues faults for the next writes only (reads are answered normally meanwhile).
+    pub fn fail_next_writes(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state.lock().expect("lock").write_faults.extend(faults);
+    }
+
     /// Queues faults, answered one per request before normal service resumes.
     pub fn fail_next(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.lock().expect("lock").faults.extend(faults);
@@ -153,15 +201,77 @@ async fn handle(
     let fault = {
         let mut s = state.lock().expect("lock");
         s.seen.push(seen.clone());
-        s.faults.pop_front()
+        match s.faults.pop_front() {
+            Some(f) => Some(f),
+            None if seen.method != "GET" => s.write_faults.pop_front(),
+            None => None,
+        }
     };
-    match fault {
+    let lose = match fault {
         Some(Fault::Status(status, should_retry)) => return fault_response(status, should_retry),
-        Some(Fault::Slow(wait)) => tokio::time::sleep(wait).await,
-        None => {}
+        Some(Fault::Slow(wait)) => {
+            tokio::time::sleep(wait).await;
+            None
+        }
+        Some(Fault::LoseAnswer(wait)) => Some(wait),
+        None => None,
+    };
+    let response = respond(&state, &seen);
+    if let Some(wait) = lose {
+        tokio::time::sleep(wait).await;
     }
-    let s = state.lock().expect("lock");
-    super::routes::answer(&s.accounts, &seen)
+    response
+}
+
+/// The answer to `seen`, writes done and idempotency keys kept as Stripe does.
+fn respond(state: &Mutex<Shared>, seen: &Seen) -> Response {
+    let mut s = state.lock().expect("lock");
+    let write = seen.method != "GET";
+    let key = seen.idempotency_key.clone().filter(|_| write).map(|k| {
+        (
+            seen.authorization.clone().unwrap_or_default(),
+            seen.stripe_account.clone(),
+            k,
+        )
+    });
+    let request = (seen.method.clone(), seen.path.clone(), seen.query.clone());
+    if let Some(kept) = key.as_ref().and_then(|k| s.kept.get(k)) {
+        // Stripe answers a repeated key with the first answer, and refuses it for another
+        // request.
+        if kept.request != request {
+            let body = data::error(
+                "idempotency_error",
+                None,
+                "Keys for idempotent requests can only be used with the same parameters they \
+                 were first used with.",
+            );
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+        let mut response = (kept.status, axum::Json(kept.body.clone())).into_response();
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+        return response;
+    }
+    if !write {
+        return super::routes::answer(&s.accounts, seen);
+    }
+    let (status, body) = super::routes::write(&mut s.accounts, seen);
+    // Stripe keeps the answer of a request that it processed (not of a 5xx it may retry).
+    if let Some(k) = key
+        && status.as_u16() < 500
+    {
+        s.kept.insert(
+            k,
+            Kept {
+                request,
+                status,
+                body: body.clone(),
+            },
+        );
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 fn fault_response(status: u16, should_retry: Option<bool>) -> Response {

@@ -174,7 +174,7 @@ async fn a_write_carries_one_idempotency_key_derived_from_a_durable_id_across_re
         .send(&client)
         .await
         .expect("refund");
-    assert_eq!(done.id.as_str(), "re_fromtest");
+    assert!(done.id.as_str().starts_with("re_made"), "{}", done.id);
     let seen = w.fake.seen();
     assert_eq!(seen.len(), 2, "retried once");
     let want = format!("refund:{ticket}");

@@ -149,18 +149,200 @@ pub fn answer(accounts: &[Account], seen: &Seen) -> Response {
                 ),
             }
         }
-        ("POST", "/v1/refunds") => {
-            let charge = seen.param("charge").unwrap_or_default();
-            let mut refund = data::fixture("refund");
-            refund["id"] = json!("re_fromtest");
-            refund["charge"] = json!(charge);
-            Json(refund).into_response()
+        ("GET", path) if path.starts_with("/v1/subscriptions/") => {
+            let id = path.trim_start_matches("/v1/subscriptions/");
+            match account.subscriptions.iter().find(|s| s["id"] == id) {
+                Some(s) => Json(s.clone()).into_response(),
+                None => err(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &format!("No such subscription: '{id}'"),
+                ),
+            }
         }
         _ => err(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
             None,
             "Unrecognized request URL",
+        ),
+    }
+}
+
+/// Which account the request's credentials reach, or Stripe's 401/403.
+fn reach<'a>(
+    accounts: &'a mut [Account],
+    seen: &Seen,
+) -> Result<&'a mut Account, (StatusCode, Value)> {
+    let auth = seen.authorization.clone().unwrap_or_default();
+    let known = accounts.iter().any(|a| a.authorization == auth);
+    match accounts
+        .iter_mut()
+        .find(|a| a.authorization == auth && a.stripe_account == seen.stripe_account)
+    {
+        Some(a) => Ok(a),
+        None if known => Err((
+            StatusCode::FORBIDDEN,
+            data::error(
+                "invalid_request_error",
+                Some("account_invalid"),
+                "no access to that account",
+            ),
+        )),
+        None => Err((
+            StatusCode::UNAUTHORIZED,
+            data::error(
+                "invalid_request_error",
+                None,
+                &format!("Invalid API Key provided: {}", masked(&auth)),
+            ),
+        )),
+    }
+}
+
+/// Stripe's 403 for a restricted key without `permission`, worded as Stripe words it.
+fn lacking(account: &Account, seen: &Seen, permission: &str) -> Option<(StatusCode, Value)> {
+    if !account.lacks.contains(&permission) {
+        return None;
+    }
+    let auth = seen.authorization.clone().unwrap_or_default();
+    let msg = format!(
+        "The provided key '{}' does not have the required permissions for this endpoint on \
+         account 'acct_1LoopbackAcct'. Having the '{permission}' permission would allow this \
+         request to continue.",
+        masked(&auth)
+    );
+    Some((
+        StatusCode::FORBIDDEN,
+        data::error("invalid_request_error", None, &msg),
+    ))
+}
+
+fn missing(what: &str, id: &str) -> (StatusCode, Value) {
+    (
+        StatusCode::NOT_FOUND,
+        data::error(
+            "invalid_request_error",
+            Some("resource_missing"),
+            &format!("No such {what}: '{id}'"),
+        ),
+    )
+}
+
+/// The answer to a write (POST, DELETE), which changes the account: refunds made, subscriptions
+/// set to end or ended.
+pub fn write(accounts: &mut [Account], seen: &Seen) -> (StatusCode, Value) {
+    let account = match reach(accounts, seen) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    match (seen.method.as_str(), seen.path.as_str()) {
+        ("POST", "/v1/refunds") => {
+            if let Some(denied) = lacking(account, seen, "rak_refund_write") {
+                return denied;
+            }
+            let charge_id = seen.param("charge").unwrap_or_default().to_owned();
+            let Some(charge) = account
+                .charges
+                .iter_mut()
+                .find(|c| c["id"] == charge_id.as_str())
+            else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    data::error(
+                        "invalid_request_error",
+                        Some("resource_missing"),
+                        &format!("No such charge: '{charge_id}'"),
+                    ),
+                );
+            };
+            let captured = charge["amount_captured"].as_i64().unwrap_or(0);
+            let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
+            let remaining = captured - refunded;
+            let amount = seen
+                .param("amount")
+                .and_then(|a| a.parse::<i64>().ok())
+                .unwrap_or(remaining);
+            if remaining <= 0 {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    data::error(
+                        "invalid_request_error",
+                        Some("charge_already_refunded"),
+                        &format!("Charge {charge_id} has already been refunded."),
+                    ),
+                );
+            }
+            if amount > remaining {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    data::error(
+                        "invalid_request_error",
+                        Some("amount_too_large"),
+                        "Refund amount is greater than unrefunded amount on charge",
+                    ),
+                );
+            }
+            charge["amount_refunded"] = json!(refunded + amount);
+            charge["refunded"] = json!(refunded + amount == captured);
+            let snapshot = charge.clone();
+            let n = account.refunds.len();
+            let mut refund = data::refund(&format!("re_made{n:04}"), &snapshot);
+            refund["amount"] = json!(amount);
+            refund["reason"] = json!(seen.param("reason"));
+            let metadata: serde_json::Map<String, Value> = seen
+                .query
+                .iter()
+                .filter_map(|(k, v)| {
+                    let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+                    Some((key.to_owned(), json!(v)))
+                })
+                .collect();
+            refund["metadata"] = Value::Object(metadata);
+            refund["created"] = json!(1_800_000_000 + n as i64);
+            account.refunds.push(refund.clone());
+            (StatusCode::OK, refund)
+        }
+        (method, path) if path.starts_with("/v1/subscriptions/") => {
+            if let Some(denied) = lacking(account, seen, "rak_subscription_write") {
+                return denied;
+            }
+            let id = path.trim_start_matches("/v1/subscriptions/");
+            let Some(sub) = account.subscriptions.iter_mut().find(|s| s["id"] == id) else {
+                return missing("subscription", id);
+            };
+            if sub["status"] == "canceled" {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    data::error(
+                        "invalid_request_error",
+                        None,
+                        &format!(
+                            "A canceled subscription can only update its cancellation_details and metadata ({id})."
+                        ),
+                    ),
+                );
+            }
+            let period_end = sub["items"]["data"][0]["current_period_end"].clone();
+            match method {
+                "DELETE" => {
+                    sub["status"] = json!("canceled");
+                    sub["canceled_at"] = json!(1_800_000_000);
+                    sub["ended_at"] = json!(1_800_000_000);
+                }
+                _ if seen.param("cancel_at_period_end") == Some("true") => {
+                    sub["cancel_at_period_end"] = json!(true);
+                    sub["cancel_at"] = period_end;
+                    sub["canceled_at"] = json!(1_800_000_000);
+                }
+                _ => {}
+            }
+            (StatusCode::OK, sub.clone())
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            data::error("invalid_request_error", None, "Unrecognized request URL"),
         ),
     }
 }
