@@ -152,8 +152,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     // Ingest the corpus as Markdown files through the real ingestion path.
-    // Rewritten every run (byte for byte the same, so unchanged files are skipped by hash).
-    let dir = std::env::temp_dir().join(format!("support-agent-kb-{name}"));
+    // Rewritten every run (byte for byte the same, so unchanged files are skipped by hash);
+    // with `--db`, a folder of that database's own, so that runs on two databases never share one.
+    let dir = std::env::temp_dir().join(match &args.db {
+        None => format!("support-agent-kb-{name}"),
+        Some(db) => format!("support-agent-kb-{name}-{db}"),
+    });
     if !args.skip_ingest {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;

@@ -8,18 +8,20 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use support_agent::config::Secret;
 use support_agent::{Db, db};
 
+/// `url` with its database replaced by `db`.
+pub fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
+    PgConnectOptions::from_str(url)?;
+    let (base, _) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("URL without a database"))?;
+    Ok(format!("{base}/{db}"))
+}
+
 /// The owner pool and the service-role `Db` of database `name`, created and migrated if needed.
 pub async fn bench_db(name: &str) -> anyhow::Result<(PgPool, Db)> {
     let _ = dotenvy::dotenv();
     let owner_url = std::env::var("DATABASE_OWNER_URL")?;
     let app_url = std::env::var("DATABASE_URL")?;
-    let with_db = |url: &str, db: &str| -> anyhow::Result<String> {
-        PgConnectOptions::from_str(url)?;
-        let (base, _) = url
-            .rsplit_once('/')
-            .ok_or_else(|| anyhow::anyhow!("URL without a database"))?;
-        Ok(format!("{base}/{db}"))
-    };
     let mut admin = PgConnection::connect(&with_db(&owner_url, "postgres")?).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")

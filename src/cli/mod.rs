@@ -158,9 +158,13 @@ pub async fn main() -> ExitCode {
     if let Command::ExtractPdf(args) = &cli.command {
         return knowledge::extract_pdf(args);
     }
-    // A server reports what it does; the one-shot commands only warn.
+    // A server reports what it does; the one-shot commands only warn. The MCP library's own INFO
+    // lines are left out: over stateless HTTP it writes three for every request ("Service
+    // initialized…" with the client's whole capabilities, "input stream terminated", "serve
+    // finished"), which the soak found to be the whole of the server's log, 1.4 MB a minute at
+    // 30 calls/s (BENCHMARKS-soak.md). Its warnings and errors still show.
     let level = if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
-        "info"
+        "info,rmcp=warn"
     } else {
         "warn"
     };

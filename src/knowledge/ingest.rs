@@ -18,8 +18,10 @@ use super::sandbox::PdfSandbox;
 use super::store::{self, NewChunk, NewDocument, Written};
 use crate::{Db, Tenant};
 
-/// Chunks embedded together: several small documents share one batch.
-const EMBED_GROUP: usize = 64;
+/// Chunks embedded together: several small documents share one call, whose chunks the embedder
+/// sorts by length into batches (StackFAQ: 5 % of the positions computed are padding in calls of
+/// 256 chunks, 11.5 % in calls of 64; `examples/embed_speed --chunks --passes 0`).
+const EMBED_GROUP: usize = 256;
 
 /// Largest file read, by default (`KB_MAX_FILE_BYTES`): 20 MiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;

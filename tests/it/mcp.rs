@@ -6,6 +6,7 @@ mod bad_input;
 mod e2e;
 mod http_auth;
 mod isolation;
+mod logs;
 pub mod support;
 mod tools;
 mod writes;

@@ -8,12 +8,16 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use super::{EmbedError, EmbedFuture, Embedder};
 
-/// Texts per forward pass: larger batches pad more, smaller ones pay more per call.
+/// Most texts per forward pass.
 const BATCH: usize = 32;
+/// Most token positions per forward pass (texts × the longest of them, padding included): a batch
+/// of long texts holds fewer of them, so that no activation grows past what the allocator reuses
+/// (the attention scores of 32 × 256 tokens are 100 MB, paid in page faults on every layer).
+const BATCH_TOKENS: usize = 2_048;
 /// The window the model was trained with; longer texts are truncated.
 pub const MAX_TOKENS: usize = 256;
 
@@ -26,7 +30,7 @@ pub struct LocalEmbedder {
 struct Inner {
     name: String,
     model: BertModel,
-    /// Truncates to the window and pads each batch to its longest text.
+    /// Truncates to the window (batches are padded by `embed_encoded`).
     batch_tokenizer: Tokenizer,
     /// Neither truncates nor pads: counts the tokens a chunk would have.
     counter: Tokenizer,
@@ -83,21 +87,75 @@ impl LocalEmbedder {
         })
     }
 
-    /// Embeds `texts` on the calling thread: similar lengths are batched together (less padding),
-    /// and the vectors come back in the order of `texts`.
+    /// Embeds `texts` on the calling thread: they are tokenized once, sorted by their number of
+    /// tokens and cut into batches of similar lengths (so little is padded), and the vectors come
+    /// back in the order of `texts`.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        self.embed_blocking_with(texts, BatchLimits::default())
+    }
+
+    /// [`Self::embed_blocking`] with other batch limits (for benchmarks).
+    pub fn embed_blocking_with(
+        &self,
+        texts: &[String],
+        limits: BatchLimits,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encodings = self
+            .inner
+            .batch_tokenizer
+            .encode_batch(texts.iter().map(String::as_str).collect(), true)
+            .map_err(|e| EmbedError::Inference(e.to_string()))?;
+        let lengths: Vec<usize> = encodings.iter().map(|e| e.get_ids().len()).collect();
         let mut out = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
-            let items: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-            let vectors = self.inner.embed_batch(&items)?;
+        for batch in length_batches(&lengths, limits.texts, limits.tokens) {
+            let items: Vec<&Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
+            let vectors = self.inner.embed_encoded(&items)?;
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
         }
         Ok(out)
     }
+}
+
+/// How large one forward pass may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Most texts.
+    pub texts: usize,
+    /// Most token positions: texts × the longest of them, padding included.
+    pub tokens: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            texts: BATCH,
+            tokens: BATCH_TOKENS,
+        }
+    }
+}
+
+/// The indices of texts of `lengths` tokens, sorted by length (ties in input order) and cut into
+/// batches of at most `max_texts` texts and `max_tokens` padded positions (a text longer than
+/// `max_tokens` has a batch of its own).
+pub fn length_batches(lengths: &[usize], max_texts: usize, max_tokens: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for i in order {
+        // Sorted ascending, so the newest text is the batch's longest.
+        let padded = (current.len() + 1) * lengths[i];
+        if !current.is_empty() && (current.len() >= max_texts.max(1) || padded > max_tokens) {
+            batches.push(std::mem::take(&mut current));
+        }
+        current.push(i);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
 }
 
 fn tokenizers_for(
@@ -111,30 +169,29 @@ fn tokenizers_for(
         max_length: max_tokens,
         ..Default::default()
     }))?;
-    batch.with_padding(Some(PaddingParams {
-        strategy: PaddingStrategy::BatchLongest,
-        ..Default::default()
-    }));
+    batch.with_padding(None);
     Ok((batch, counter))
 }
 
 impl Inner {
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    /// Runs the model on `encodings`, padded with zeros (masked out) to the longest of them.
+    fn embed_encoded(&self, encodings: &[&Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let fail = |e: &dyn std::fmt::Display| EmbedError::Inference(e.to_string());
-        let encodings = self
-            .batch_tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| fail(&e))?;
         let n = encodings.len();
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let ids: Vec<u32> = encodings
+        let len = encodings
             .iter()
-            .flat_map(|e| e.get_ids().to_vec())
-            .collect();
-        let mask: Vec<u32> = encodings
-            .iter()
-            .flat_map(|e| e.get_attention_mask().to_vec())
-            .collect();
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0);
+        let mut ids: Vec<u32> = vec![0; n * len];
+        let mut mask: Vec<u32> = vec![0; n * len];
+        for (row, e) in encodings.iter().enumerate() {
+            let at = row * len;
+            let ids_row = e.get_ids();
+            ids[at..at + ids_row.len()].copy_from_slice(ids_row);
+            let mask_row = e.get_attention_mask();
+            mask[at..at + mask_row.len()].copy_from_slice(mask_row);
+        }
         let device = Device::Cpu;
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (n, len), &device)?;
@@ -182,5 +239,37 @@ impl Embedder for LocalEmbedder {
                 .await
                 .map_err(|e| EmbedError::Inference(e.to_string()))?
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::length_batches;
+
+    #[test]
+    fn batches_hold_similar_lengths_within_both_limits_and_cover_every_text_once() {
+        let lengths = [5, 200, 7, 5, 190, 60, 61, 3, 250, 6];
+        let batches = length_batches(&lengths, 3, 400);
+        // Sorted by length (ties in input order), then cut at 3 texts or 400 padded positions.
+        assert_eq!(
+            batches,
+            vec![vec![7, 0, 3], vec![9, 2, 5], vec![6, 4], vec![1], vec![8]]
+        );
+        for b in &batches {
+            let longest = b.iter().map(|&i| lengths[i]).max().unwrap_or(0);
+            assert!(b.len() <= 3 && (b.len() * longest <= 400 || b.len() == 1));
+        }
+        let mut all: Vec<usize> = batches.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..lengths.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_text_longer_than_the_token_limit_gets_a_batch_of_its_own() {
+        assert_eq!(
+            length_batches(&[300, 2, 2], 32, 256),
+            vec![vec![1, 2], vec![0]]
+        );
+        assert!(length_batches(&[], 32, 256).is_empty());
     }
 }

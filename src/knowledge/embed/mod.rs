@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use local::{LocalEmbedder, MAX_TOKENS, mean_pool_normalized};
+pub use local::{BatchLimits, LocalEmbedder, MAX_TOKENS, length_batches, mean_pool_normalized};
 pub use openai::{OpenAiEmbedder, OpenAiOptions};
 pub use settings::{EmbedSettings, EmbedderKind};
 

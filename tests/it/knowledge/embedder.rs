@@ -130,6 +130,38 @@ fn batches_of_mixed_lengths_come_back_in_input_order() {
 }
 
 #[test]
+fn length_bucketed_batches_give_the_vectors_of_one_text_at_a_time_in_input_order() {
+    let (_dir, e) = load_tiny();
+    // Lengths from 1 to 60 words (past the 40-token window) in a scrambled order, so that the
+    // batches (sorted by token count, cut at 32 texts) mix inputs from all over the list.
+    let texts: Vec<String> = (0..90)
+        .map(|i| {
+            WORDS
+                .iter()
+                .cycle()
+                .skip(i % 5)
+                .take(1 + (i * 37) % 60)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let all = e.embed_blocking(&texts).expect("embed 90 texts");
+    assert_eq!(all.len(), texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let one = e
+            .embed_blocking(std::slice::from_ref(text))
+            .expect("embed one");
+        let worst = all[i]
+            .iter()
+            .zip(&one[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "text {i}: differs by {worst}");
+    }
+}
+
+#[test]
 fn texts_longer_than_the_window_are_truncated_not_refused() {
     let (_dir, e) = load_tiny();
     let long = vec!["refund"; 500].join(" ");
