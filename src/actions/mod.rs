@@ -579,6 +579,12 @@ pub async fn execute(ctx: &Ctx, tenant: &Tenant, action: Action) -> Result<Actio
     }
     let run = match client(ctx, tenant).await {
         Ok(client) => run(ctx, tenant, &client, &action).await?,
+        // After a request that may have taken effect, only Stripe can say how it ended: the
+        // action waits, executing, until Stripe can be asked again.
+        Err(ActionError::Unavailable(why)) if action.attempts > 0 => Run::Unanswered(format!(
+            "{why}; an earlier request may have taken effect, so it is tried again once Stripe \
+             can be reached"
+        )),
         Err(ActionError::Unavailable(why)) => Run::Refused(why),
         Err(e) => return Err(e),
     };

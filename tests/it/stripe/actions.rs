@@ -603,3 +603,50 @@ async fn a_triage_job_proposes_on_its_own_ticket_only() {
     assert!(!t.read_only_hint && !t.destructive_hint && t.idempotent_hint);
     assert!(writes(&w).is_empty());
 }
+
+#[tokio::test]
+async fn an_action_that_may_have_reached_stripe_waits_while_stripe_access_is_gone() {
+    let w = World::new().await;
+    let ticket = ada_ticket(&w).await;
+    let id = refund_of(&w, &ticket, "ch_Aada013", None).await;
+    w.fake.fail_next_writes([Fault::Status(503, None); 3]);
+    let pending = actions::approve(&w.ctx(), &w.a, id, "token:test")
+        .await
+        .expect("approved");
+    assert_eq!(
+        (pending.status, pending.attempts),
+        (ActionStatus::Executing, 1)
+    );
+    // The key is disconnected before the retry: the outcome is unknown, so it is not "failed".
+    support_agent::stripe::access::disconnect(&w.t.db, &w.a)
+        .await
+        .expect("disconnect");
+    let waiting = actions::execute(&w.ctx(), &w.a, pending)
+        .await
+        .expect("ran");
+    assert_eq!(waiting.status, ActionStatus::Executing, "{waiting:?}");
+    assert!(
+        waiting
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("may have taken effect")),
+        "{waiting:?}"
+    );
+    assert!(notes(&w, &ticket).await.is_empty());
+    // Connected again, the retry finishes it, once.
+    support_agent::stripe::access::connect(
+        &w.t.db,
+        w.stripe.vault(),
+        &w.a,
+        &support_agent::stripe::Credential::RestrictedKey(support_agent::config::Secret::new(
+            KEY_A,
+        )),
+    )
+    .await
+    .expect("connect");
+    let done = actions::execute(&w.ctx(), &w.a, waiting)
+        .await
+        .expect("finished");
+    assert_eq!(done.status, ActionStatus::Succeeded, "{done:?}");
+    assert_eq!(refunds_made_for(&w, id).len(), 1);
+}
