@@ -122,7 +122,7 @@ fn chunks(args: &Args, embedder: &LocalEmbedder, profile: &str) -> anyhow::Resul
         }
         let line: Line = serde_json::from_str(l)?;
         let doc = format!("# {}\n\n{}\n", line.title, line.text);
-        for c in chunk::split(embedder, &doc, true) {
+        for c in chunk::split(embedder, &doc, true, chunk::Sizes::default()) {
             texts.push(c.embedding_input(&line.title));
         }
     }

@@ -65,6 +65,20 @@ struct Args {
     /// the last run, is skipped by its content hashes).
     #[arg(long)]
     fresh: bool,
+    /// Cut chunks of at most this many tokens (default: the model's window less the
+    /// breadcrumb). A chunking other than the one a database was ingested with needs a
+    /// database of its own (`--db`): unchanged files are not cut again.
+    #[arg(long)]
+    chunk_tokens: Option<usize>,
+    /// Time what a reranking stage would add for this many queries: a cross-encoder of the
+    /// built-in model's size (6 layers, 384 wide, like ms-marco-MiniLM-L-6) reads each of the
+    /// 20 results with the query as one sequence, which costs what embedding those 20
+    /// concatenations costs (the score head is negligible); 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    rerank_cost: usize,
+    /// Share of a chunk repeated at the start of the next, in percent.
+    #[arg(long, default_value_t = support_agent::knowledge::chunk::Sizes::default().overlap_percent)]
+    chunk_overlap: usize,
 }
 
 #[derive(Deserialize)]
@@ -190,7 +204,13 @@ async fn main() -> anyhow::Result<()> {
             &embedder,
             &tenant,
             &[dir],
-            &IngestOptions::default(),
+            &IngestOptions {
+                chunking: support_agent::knowledge::chunk::Sizes {
+                    max_tokens: args.chunk_tokens,
+                    overlap_percent: args.chunk_overlap,
+                },
+                ..IngestOptions::default()
+            },
             &indicatif::ProgressBar::hidden(),
         )
         .await?
@@ -209,6 +229,15 @@ async fn main() -> anyhow::Result<()> {
         report.chunks as f64 / report.db_seconds
     );
 
+    let (chunk_count, chunk_chars): (i64, Option<f64>) =
+        sqlx::query_as("SELECT count(*), avg(length(text))::float8 FROM chunks WHERE user_id = $1")
+            .bind(tenant.id())
+            .fetch_one(&owner)
+            .await?;
+    println!(
+        "the knowledge base holds {chunk_count} chunks of {:.0} characters on average",
+        chunk_chars.unwrap_or(0.0)
+    );
     if args.ingest_only {
         return Ok(());
     }
@@ -272,6 +301,17 @@ async fn main() -> anyhow::Result<()> {
             "| {name} | {:.4} | {:.4} | {:.4} | {:.4} |",
             m.recall_1, m.recall_5, m.recall_10, m.ndcg_10
         );
+    }
+    if args.rerank_cost > 0 {
+        rerank_cost(
+            &db,
+            &tenant,
+            &settings,
+            &embedder,
+            &queries[..args.rerank_cost.min(queries.len())],
+            &vectors,
+        )
+        .await?;
     }
     if args.latency_chunks > 0 {
         latency(
@@ -468,6 +508,45 @@ async fn ranked_docs(
             .unwrap_or_default()
     });
     Ok(eval::distinct(ids, 10))
+}
+
+/// Times reading the default search's 20 results with each query, as a cross-encoder would.
+async fn rerank_cost(
+    db: &support_agent::Db,
+    tenant: &Tenant,
+    settings: &SearchSettings,
+    embedder: &LocalEmbedder,
+    queries: &[Query],
+    vectors: &[Vec<f32>],
+) -> anyhow::Result<()> {
+    let mut times = Vec::new();
+    let mut tokens = 0usize;
+    for (q, v) in queries.iter().zip(vectors) {
+        let query = settings.query(&q.text, v, embedder.model(), 20);
+        let mut tx = db.begin(tenant).await?;
+        let hits = store::search(&mut tx, &query).await?;
+        tx.commit().await?;
+        let pairs: Vec<String> = hits
+            .iter()
+            .map(|h| format!("{}\n{}\n{}", q.text, h.title, h.text))
+            .collect();
+        tokens += pairs
+            .iter()
+            .map(|p| embedder.count_tokens(p).min(254) + 2)
+            .sum::<usize>();
+        let started = Instant::now();
+        embedder.embed_blocking(&pairs)?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "reranking cost, {} queries × 20 (query, result) pairs, {:.0} tokens a pair: p50 {:.1} ms, p99 {:.1} ms a query",
+        times.len(),
+        tokens as f64 / (times.len() * 20).max(1) as f64,
+        bench_db::percentile(&times, 50.0),
+        bench_db::percentile(&times, 99.0)
+    );
+    Ok(())
 }
 
 /// Times the default search statement (BEGIN with the tenant context, the size check, the

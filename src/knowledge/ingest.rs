@@ -52,6 +52,7 @@ impl IngestSettings {
                 timeout: self.kb_pdf_timeout,
                 max_memory_bytes: self.kb_pdf_max_memory,
             }),
+            chunking: chunk::Sizes::default(),
         }
     }
 }
@@ -66,6 +67,8 @@ pub struct IngestOptions {
     /// Where PDFs are parsed: in a child process under limits, or (`None`, for trusted files
     /// such as benchmarks) in this process.
     pub pdf_sandbox: Option<PdfSandbox>,
+    /// How documents are cut into chunks.
+    pub chunking: chunk::Sizes,
 }
 
 impl Default for IngestOptions {
@@ -74,6 +77,7 @@ impl Default for IngestOptions {
             prune: false,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             pdf_sandbox: None,
+            chunking: chunk::Sizes::default(),
         }
     }
 }
@@ -168,7 +172,12 @@ pub async fn ingest(
                 continue;
             }
         };
-        let chunks = chunk::split(embedder, &doc.body, doc.kind.is_markdown());
+        let chunks = chunk::split(
+            embedder,
+            &doc.body,
+            doc.kind.is_markdown(),
+            options.chunking,
+        );
         if chunks.is_empty() {
             report.fail(path, "no text found");
             continue;
@@ -271,7 +280,12 @@ pub async fn ingest_upload(
     };
     match extracted {
         Ok(doc) => {
-            let chunks = chunk::split(embedder, &doc.body, doc.kind.is_markdown());
+            let chunks = chunk::split(
+                embedder,
+                &doc.body,
+                doc.kind.is_markdown(),
+                options.chunking,
+            );
             if chunks.is_empty() {
                 report.fail(path, "no text found");
             } else {

@@ -248,3 +248,27 @@ async fn broken_binary_and_unsupported_files_are_reported_and_nothing_of_them_is
     }
     assert_eq!(t.count("documents").await, 1);
 }
+
+#[tokio::test]
+async fn a_chunks_vector_is_stored_in_its_row_not_in_the_toast_table() {
+    // pgvector stores its type out of line by default; the exact search path would then fetch
+    // every vector from the TOAST table (migration 20261217000010_chunk_vectors_inline.sql).
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "guide.md", GUIDE);
+    ingest(&t.db, &a, &[dir.path()], false).await;
+    let (chunks, storage, toast_bytes): (i64, String, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM chunks), \
+                (SELECT attstorage::text FROM pg_attribute \
+                 WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'), \
+                pg_relation_size(reltoastrelid) \
+         FROM pg_class WHERE oid = 'chunks'::regclass",
+    )
+    .fetch_one(&t.owner)
+    .await
+    .expect("catalog");
+    assert!(chunks >= 1, "{chunks} chunks");
+    assert_eq!(storage, "m", "the embedding column's storage is MAIN");
+    assert_eq!(toast_bytes, 0, "no chunk's vector went to the TOAST table");
+}
