@@ -137,6 +137,86 @@ fn tool_result(result: Result<Value, ToolError>) -> Result<CallToolResult, McpEr
     }
 }
 
+impl SupportServer {
+    async fn call_tool_inner(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let caller = self.caller(&ctx).await?;
+        // Over HTTP the middleware answers 429 before a request gets here; over stdio the
+        // limit is a tool error.
+        if let TenantSource::Fixed(tenant, _) = &self.tenants
+            && let Err(refused) = self.ctx.limits().requests.check(tenant.id())
+        {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
+        }
+        let args = request.arguments.map_or(Value::Null, Value::Object);
+        let result = tools::call(&self.request_ctx(&ctx), &caller, &request.name, args).await;
+        tool_result(result).map(Into::into)
+    }
+
+    async fn list_resources_inner(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&ctx).await?;
+        let items = resources::recent_tickets(&self.request_ctx(&ctx), &caller).await?;
+        Ok(ListResourcesResult::with_all_items(items))
+    }
+
+    async fn read_resource_inner(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let caller = self.caller(&ctx).await?;
+        let started = Instant::now();
+        let rctx = self.request_ctx(&ctx);
+        let result = resources::read(&rctx, &caller, &request.uri).await;
+        rctx.release_held();
+        let template = match request.uri.split_once("://") {
+            Some(("ticket", _)) => "ticket",
+            Some(("customer", _)) => "customer",
+            _ => "unknown",
+        };
+        let args = serde_json::json!({ "uri": request.uri });
+        self.audit(
+            &caller,
+            CallKind::Resource,
+            template,
+            &args,
+            started,
+            &result,
+        )
+        .await;
+        result.map(Into::into)
+    }
+
+    async fn get_prompt_inner(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let caller = self.caller(&ctx).await?;
+        let started = Instant::now();
+        let rctx = self.request_ctx(&ctx);
+        let result =
+            draft_prompt::get(&rctx, &caller, &request.name, request.arguments.as_ref()).await;
+        rctx.release_held();
+        let name = if request.name == "draft_reply" {
+            "draft_reply"
+        } else {
+            "unknown"
+        };
+        let args = serde_json::json!({ "name": request.name, "arguments": request.arguments });
+        self.audit(&caller, CallKind::Prompt, name, &args, started, &result)
+            .await;
+        result.map(Into::into)
+    }
+}
+
 impl ServerHandler for SupportServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -170,27 +250,17 @@ impl ServerHandler for SupportServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let caller = self.caller(&ctx).await?;
-        // Over HTTP the middleware answers 429 before a request gets here; over stdio the
-        // limit is a tool error.
-        if let TenantSource::Fixed(tenant, _) = &self.tenants
-            && let Err(refused) = self.ctx.limits().requests.check(tenant.id())
-        {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(refused.to_string())]).into());
-        }
-        let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = tools::call(&self.request_ctx(&ctx), &caller, &request.name, args).await;
-        tool_result(result).map(Into::into)
+        // Boxed: rmcp moves (and spawns) the future of every request; a pointer to this one is
+        // cheaper to move than its whole state (issue 21's profile).
+        Box::pin(self.call_tool_inner(request, ctx)).await
     }
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let caller = self.caller(&ctx).await?;
-        let items = resources::recent_tickets(&self.request_ctx(&ctx), &caller).await?;
-        Ok(ListResourcesResult::with_all_items(items))
+        Box::pin(self.list_resources_inner(request, ctx)).await
     }
 
     async fn list_resource_templates(
@@ -208,27 +278,9 @@ impl ServerHandler for SupportServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let caller = self.caller(&ctx).await?;
-        let started = Instant::now();
-        let rctx = self.request_ctx(&ctx);
-        let result = resources::read(&rctx, &caller, &request.uri).await;
-        rctx.release_held();
-        let template = match request.uri.split_once("://") {
-            Some(("ticket", _)) => "ticket",
-            Some(("customer", _)) => "customer",
-            _ => "unknown",
-        };
-        let args = serde_json::json!({ "uri": request.uri });
-        self.audit(
-            &caller,
-            CallKind::Resource,
-            template,
-            &args,
-            started,
-            &result,
-        )
-        .await;
-        result.map(Into::into)
+        // Boxed: rmcp moves (and spawns) the future of every request; a pointer to this one is
+        // cheaper to move than its whole state (issue 21's profile).
+        Box::pin(self.read_resource_inner(request, ctx)).await
     }
 
     async fn list_prompts(
@@ -244,20 +296,8 @@ impl ServerHandler for SupportServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let caller = self.caller(&ctx).await?;
-        let started = Instant::now();
-        let rctx = self.request_ctx(&ctx);
-        let result =
-            draft_prompt::get(&rctx, &caller, &request.name, request.arguments.as_ref()).await;
-        rctx.release_held();
-        let name = if request.name == "draft_reply" {
-            "draft_reply"
-        } else {
-            "unknown"
-        };
-        let args = serde_json::json!({ "name": request.name, "arguments": request.arguments });
-        self.audit(&caller, CallKind::Prompt, name, &args, started, &result)
-            .await;
-        result.map(Into::into)
+        // Boxed: rmcp moves (and spawns) the future of every request; a pointer to this one is
+        // cheaper to move than its whole state (issue 21's profile).
+        Box::pin(self.get_prompt_inner(request, ctx)).await
     }
 }

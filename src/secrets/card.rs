@@ -3,7 +3,7 @@
 
 use super::Span;
 
-const MIN_DIGITS: usize = 13;
+pub(super) const MIN_DIGITS: usize = 13;
 const MAX_DIGITS: usize = 19;
 
 /// Finds card numbers. Digits glued to letters (`ch_3Mml…`, `order4242…`) are part of a word,

@@ -51,19 +51,50 @@ fn base64url(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
+/// Where each of `prefixes` occurs in `text`, found from the occurrences of the one byte every
+/// prefix has at `anchor` (searched with memchr) instead of one substring searcher per prefix:
+/// setting those up for every string a tool returns cost more than the search itself
+/// (BENCHMARKS-mcp.md). Yields (start, prefix index), in order of the anchor.
+fn occurrences<'a>(
+    text: &'a str,
+    anchor: u8,
+    prefixes: &'a [(&'a str, usize)],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let bytes = text.as_bytes();
+    text.match_indices(char::from(anchor))
+        .flat_map(move |(i, _)| {
+            prefixes
+                .iter()
+                .enumerate()
+                .filter_map(move |(n, (prefix, offset))| {
+                    let start = i.checked_sub(*offset)?;
+                    bytes[start..]
+                        .starts_with(prefix.as_bytes())
+                        .then_some((start, n))
+                })
+        })
+}
+
 /// `sk_live_…`, `rk_test_…`, `whsec_…`: a prefix and at least 8 letters and digits.
 pub(super) fn prefixed_keys(text: &str, out: &mut Vec<Span>) {
-    for (prefix, kind) in STRIPE_PREFIXES {
-        for (at, _) in text.match_indices(prefix) {
-            let body = at + prefix.len();
-            let end = run_end(text, body, |c| c.is_ascii_alphanumeric());
-            if starts_word(text, at) && end - body >= MIN_STRIPE_BODY {
-                out.push(Span {
-                    start: at,
-                    end,
-                    kind,
-                });
-            }
+    // Each prefix by the offset of its first `_`.
+    const ANCHORED: [(&str, usize); 5] = [
+        (STRIPE_PREFIXES[0].0, 2),
+        (STRIPE_PREFIXES[1].0, 2),
+        (STRIPE_PREFIXES[2].0, 2),
+        (STRIPE_PREFIXES[3].0, 2),
+        (STRIPE_PREFIXES[4].0, 5),
+    ];
+    for (at, n) in occurrences(text, b'_', &ANCHORED) {
+        let (prefix, kind) = STRIPE_PREFIXES[n];
+        let body = at + prefix.len();
+        let end = run_end(text, body, |c| c.is_ascii_alphanumeric());
+        if starts_word(text, at) && end - body >= MIN_STRIPE_BODY {
+            out.push(Span {
+                start: at,
+                end,
+                kind,
+            });
         }
     }
 }
@@ -74,7 +105,7 @@ pub(super) fn prefixed_keys(text: &str, out: &mut Vec<Span>) {
 /// is the same, and rereading it for every match would make a crafted text cost quadratic time.
 pub(super) fn openai_keys(text: &str, out: &mut Vec<Span>) {
     let mut read_to = 0;
-    for (at, _) in text.match_indices("sk-") {
+    for (at, _) in occurrences(text, b'-', &[("sk-", 2)]) {
         if at < read_to {
             continue;
         }
@@ -95,7 +126,7 @@ pub(super) fn openai_keys(text: &str, out: &mut Vec<Span>) {
 /// signature may be empty (an unsigned token). A full stop after the token is not part of it.
 pub(super) fn jwts(text: &str, out: &mut Vec<Span>) {
     let mut read_to = 0;
-    for (at, _) in text.match_indices("eyJ") {
+    for (at, _) in occurrences(text, b'J', &[("eyJ", 2)]) {
         if at < read_to || !starts_word(text, at) {
             continue;
         }
@@ -123,7 +154,7 @@ pub(super) fn jwts(text: &str, out: &mut Vec<Span>) {
 pub(super) fn urls_with_password(text: &str, out: &mut Vec<Span>) {
     let url_char = |c: char| !(c.is_whitespace() || "<>\"'`()[]{}|\\^".contains(c));
     let mut masked_to = 0;
-    for (at, _) in text.match_indices("://") {
+    for (at, _) in occurrences(text, b':', &[("://", 0)]) {
         if at < masked_to {
             continue;
         }
@@ -161,7 +192,7 @@ pub(super) fn urls_with_password(text: &str, out: &mut Vec<Span>) {
 /// `-----BEGIN … PRIVATE KEY-----` to its END line (or the end of the text, when cut short).
 pub(super) fn pem_keys(text: &str, out: &mut Vec<Span>) {
     let mut masked_to = 0;
-    for (at, _) in text.match_indices("-----BEGIN ") {
+    for (at, _) in occurrences(text, b'B', &[("-----BEGIN ", 5)]) {
         if at < masked_to {
             continue;
         }
