@@ -496,11 +496,7 @@ async fn ranked_docs(
     v: &[f32],
     ranking: Ranking,
 ) -> anyhow::Result<Vec<String>> {
-    let mut query = settings.query(&q.text, v, model, 20);
-    query.ranking = ranking;
-    let mut tx = db.begin(tenant).await?;
-    let hits = store::search(&mut tx, &query).await?;
-    tx.commit().await?;
+    let hits = top_20(db, tenant, settings, model, q, v, ranking).await?;
     let ids = hits.into_iter().map(|h| {
         std::path::Path::new(&h.source)
             .file_stem()
@@ -508,6 +504,24 @@ async fn ranked_docs(
             .unwrap_or_default()
     });
     Ok(eval::distinct(ids, 10))
+}
+
+/// The 20 best chunks for `q` (embedded as `v`) under `ranking`.
+async fn top_20(
+    db: &support_agent::Db,
+    tenant: &Tenant,
+    settings: &SearchSettings,
+    model: &str,
+    q: &Query,
+    v: &[f32],
+    ranking: Ranking,
+) -> anyhow::Result<Vec<support_agent::knowledge::SearchHit>> {
+    let mut query = settings.query(&q.text, v, model, 20);
+    query.ranking = ranking;
+    let mut tx = db.begin(tenant).await?;
+    let hits = store::search(&mut tx, &query).await?;
+    tx.commit().await?;
+    Ok(hits)
 }
 
 /// Times reading the default search's 20 results with each query, as a cross-encoder would.
@@ -520,12 +534,18 @@ async fn rerank_cost(
     vectors: &[Vec<f32>],
 ) -> anyhow::Result<()> {
     let mut times = Vec::new();
-    let mut tokens = 0usize;
+    let (mut tokens, mut read) = (0usize, 0usize);
     for (q, v) in queries.iter().zip(vectors) {
-        let query = settings.query(&q.text, v, embedder.model(), 20);
-        let mut tx = db.begin(tenant).await?;
-        let hits = store::search(&mut tx, &query).await?;
-        tx.commit().await?;
+        let hits = top_20(
+            db,
+            tenant,
+            settings,
+            embedder.model(),
+            q,
+            v,
+            DEFAULT_RANKING,
+        )
+        .await?;
         let pairs: Vec<String> = hits
             .iter()
             .map(|h| format!("{}\n{}\n{}", q.text, h.title, h.text))
@@ -534,6 +554,7 @@ async fn rerank_cost(
             .iter()
             .map(|p| embedder.count_tokens(p).min(254) + 2)
             .sum::<usize>();
+        read += pairs.len();
         let started = Instant::now();
         embedder.embed_blocking(&pairs)?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -542,7 +563,7 @@ async fn rerank_cost(
     println!(
         "reranking cost, {} queries × 20 (query, result) pairs, {:.0} tokens a pair: p50 {:.1} ms, p99 {:.1} ms a query",
         times.len(),
-        tokens as f64 / (times.len() * 20).max(1) as f64,
+        tokens as f64 / read.max(1) as f64,
         bench_db::percentile(&times, 50.0),
         bench_db::percentile(&times, 99.0)
     );
