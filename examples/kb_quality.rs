@@ -628,6 +628,10 @@ async fn latency(
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            // The copy went round the store: its BM25 statistics are counted once, here.
+            let mut tx = db.begin(&small).await?;
+            store::recount_terms(&mut tx).await?;
+            tx.commit().await?;
             sqlx::query("ANALYZE chunks").execute(owner).await?;
             small
         }
@@ -652,26 +656,35 @@ async fn latency(
         ),
         ("default", DEFAULT_RANKING),
     ] {
-        let mut times = Vec::new();
+        // Whole: BEGIN with the tenant context … COMMIT. Statement: `store::search` alone, the
+        // size check that picks the path and the search statement.
+        let (mut whole, mut statement) = (Vec::new(), Vec::new());
         for round in 0..2 {
             for (q, v) in queries.iter().zip(vectors) {
                 let mut query = settings.query(&q.text, v, model, 5);
                 query.ranking = ranking;
                 let started = Instant::now();
                 let mut tx = db.begin(&small).await?;
+                let searched = Instant::now();
                 let _ = store::search(&mut tx, &query).await?;
+                let searched = searched.elapsed();
                 tx.commit().await?;
                 if round == 1 {
-                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                    whole.push(started.elapsed().as_secs_f64() * 1000.0);
+                    statement.push(searched.as_secs_f64() * 1000.0);
                 }
             }
         }
-        times.sort_by(f64::total_cmp);
+        whole.sort_by(f64::total_cmp);
+        statement.sort_by(f64::total_cmp);
         println!(
-            "latency, {name}, tenant of {size} chunks, {} queries, limit 5: p50 {:.2} ms, p99 {:.2} ms",
-            times.len(),
-            bench_db::percentile(&times, 50.0),
-            bench_db::percentile(&times, 99.0)
+            "latency, {name}, tenant of {size} chunks, {} queries, limit 5: p50 {:.2} ms, p99 {:.2} ms \
+             (the statement and its size check: p50 {:.2} ms, p99 {:.2} ms)",
+            whole.len(),
+            bench_db::percentile(&whole, 50.0),
+            bench_db::percentile(&whole, 99.0),
+            bench_db::percentile(&statement, 50.0),
+            bench_db::percentile(&statement, 99.0)
         );
     }
     Ok(())

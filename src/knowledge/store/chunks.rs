@@ -34,6 +34,8 @@ pub(super) async fn insert(
         .collect();
     sqlx::query(
         // language=PostgreSQL
+        // Weights: A for title and headings, B for text, and no position C or D — the search's
+        // BM25 cut marks the query's words C (search.rs, CUT_FLAT).
         // RETURNING: on Citus an INSERT … SELECT without it is COPYed into the shard, which
         // row-level security refuses (src/audit/store.rs says more).
         "INSERT INTO chunks (user_id, id, document_id, ordinal, heading_path, text, tsv, \
@@ -103,6 +105,9 @@ pub async fn set_embeddings(
     dims: i32,
 ) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
+    // BM25's statistics move with the chunks from their model to `model`.
+    let moved = super::terms::count(tx, super::terms::Of::Chunks(ids)).await?;
+    super::terms::apply(tx, &moved.moved_to(model), &moved).await?;
     let vectors: Vec<Vector> = vectors.iter().map(|v| Vector::from(v.clone())).collect();
     let done = sqlx::query(
         // language=PostgreSQL

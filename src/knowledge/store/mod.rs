@@ -1,7 +1,9 @@
-//! The one place that reads and writes `documents` and `chunks`.
+//! The one place that reads and writes `documents` and `chunks` (and, in `terms`, the
+//! statistics of the chunks' words).
 
 mod chunks;
 mod search;
+mod terms;
 
 use std::collections::HashMap;
 
@@ -9,6 +11,7 @@ use uuid::Uuid;
 
 pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
 pub use search::{Aggregate, Fusion, Ranking, SearchQuery, TextRanking, explain, passages, search};
+pub use terms::{recount as recount_terms, stored as stored_terms};
 
 use super::Document;
 use crate::{StoreError, TenantTx};
@@ -78,7 +81,10 @@ pub async fn put_document(tx: &mut TenantTx, doc: &NewDocument<'_>) -> Result<Wr
     .bind(chunk_count)
     .fetch_one(tx.conn())
     .await?;
+    // BM25's statistics: the replaced chunks' figures out, the new ones' in, in one change.
+    let mut replaced = terms::Counts::default();
     if !inserted {
+        replaced = terms::count(tx, terms::Of::Documents(&[id])).await?;
         sqlx::query("DELETE FROM chunks WHERE user_id = $1 AND document_id = $2")
             .bind(user_id)
             .bind(id)
@@ -86,6 +92,8 @@ pub async fn put_document(tx: &mut TenantTx, doc: &NewDocument<'_>) -> Result<Wr
             .await?;
     }
     chunks::insert(tx, id, doc).await?;
+    let written = terms::count(tx, terms::Of::Documents(&[id])).await?;
+    terms::apply(tx, &written, &replaced).await?;
     Ok(if inserted {
         Written::Added
     } else {
@@ -110,6 +118,8 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Document>, StoreError> {
 /// Deletes a document and its chunks. Another tenant's document is "not found".
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
     let user_id = tx.user_id();
+    let gone = terms::count(tx, terms::Of::Documents(&[id])).await?;
+    terms::apply(tx, &terms::Counts::default(), &gone).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND id = $2")
         .bind(user_id)
         .bind(id)
@@ -124,6 +134,8 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
 /// Deletes the documents with these sources (and their chunks); returns how many.
 pub async fn delete_sources(tx: &mut TenantTx, sources: &[String]) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
+    let gone = terms::count(tx, terms::Of::DocumentSources(sources)).await?;
+    terms::apply(tx, &terms::Counts::default(), &gone).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND source = ANY($2)")
         .bind(user_id)
         .bind(sources)

@@ -91,7 +91,7 @@ pub struct SearchQuery<'a> {
 // The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
 // row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
 // the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
-// BENCHMARKS-knowledge.md); BM25's statistics come from that same pass.
+// BENCHMARKS-knowledge.md) and matches each; BM25's statistics are read, not counted.
 //
 // A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
 //
@@ -110,46 +110,64 @@ const VEC: &str = "vec AS MATERIALIZED ( \
         ORDER BY {order} LIMIT $5) AS nearest)";
 
 /// `ts_rank`: the words of `$4` (stemmed, stop words dropped) joined by OR, so that a question
-/// matches passages with some of its words; NULL (no match) when none is left. Written out so
-/// that the planner sees the constant when it plans.
-const FTS_TS_RANK: &str = "fts AS MATERIALIZED ( \
-    SELECT c.id, c.document_id, ts_rank(c.tsv, {tsq}, 1)::float8 AS score FROM chunks c \
-    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ {tsq} \
+/// matches passages with some of its words; NULL (no match) when none is left. Computed once in
+/// `tsq`: a generic plan (the exact path's) would otherwise compute it again for every row.
+const FTS_TS_RANK: &str = "tsq AS MATERIALIZED (SELECT {tsq} AS q WHERE $7 > 0), \
+ fts AS MATERIALIZED ( \
+    SELECT c.id, c.document_id, ts_rank(c.tsv, t.q, 1)::float8 AS score FROM chunks c, tsq t \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.q \
     ORDER BY score DESC, c.id LIMIT $5)";
 const TSQUERY: &str =
     "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery";
 
 /// BM25 over the tenant's chunks. `terms`: the query's lexemes (stemmed, stop words dropped)
-/// and their OR. `scan`: one pass over the tenant's chunks, with each matching chunk's vector
-/// cut down to the query's lexemes (ts_delete twice: what is not a query word, then that).
-/// `tf`: per chunk and word, the occurrences, those in the title or headings (weight A)
-/// counting `$10` times. IDF = ln(1 + (N − df + 0.5) / (df + 0.5)); the length is the number
-/// of distinct lexemes, against the tenant's average.
+/// and their OR. `n`: the tenant's chunk count and average length, and `idf`: each query word's
+/// IDF from its document frequency, both kept at ingestion (`chunk_stats`, `chunk_terms`:
+/// store/terms.rs).
+/// `scan`: the chunks that match, each one's vector cut down to the query's lexemes (`{cut}`).
+/// `tf`: per chunk and word, the occurrences (`{tf}`). IDF = ln(1 + (N − df + 0.5) / (df + 0.5)),
+/// with df kept within 1..N (a word without a count, which only a chunk written round the store
+/// can have, counts as df 1); the length is the number of distinct lexemes, against the tenant's
+/// average.
 const FTS_BM25: &str = "terms AS MATERIALIZED ( \
     SELECT array_agg(lexeme) AS lexemes, \
            string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', \
                       ' | ')::tsquery AS query \
     FROM unnest(to_tsvector('english', $4)) WHERE $7 > 0), \
+ n AS MATERIALIZED ( \
+    SELECT greatest(coalesce(max(chunks), 0), 1)::float8 AS n, \
+           greatest(coalesce(max(lexemes)::float8 / greatest(max(chunks), 1), 1), 1) AS avglen \
+    FROM chunk_stats WHERE user_id = $1 AND embed_model = $2 AND $7 > 0), \
+ idf AS MATERIALIZED ( \
+    SELECT d.lexeme, ln(1 + (n.n - w.df + 0.5) / (w.df + 0.5)) AS idf \
+    FROM chunk_terms d CROSS JOIN n \
+         CROSS JOIN LATERAL (SELECT least(greatest(d.df, 1)::float8, n.n) AS df) w \
+    WHERE d.user_id = $1 AND d.embed_model = $2 \
+      AND d.lexeme = ANY ((SELECT lexemes FROM terms)::text[])), \
  scan AS MATERIALIZED ( \
-    SELECT c.id, c.document_id, length(c.tsv) AS len, \
-           CASE WHEN c.tsv @@ t.query \
-                THEN ts_delete(c.tsv, tsvector_to_array(ts_delete(c.tsv, t.lexemes))) END AS hit \
+    SELECT c.id, c.document_id, length(c.tsv) AS len, {cut} AS hit \
     FROM chunks c, terms t \
-    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND t.query IS NOT NULL), \
- stats AS MATERIALIZED ( \
-    SELECT count(*)::float8 AS n, greatest(avg(len), 1)::float8 AS avglen FROM scan), \
- tf AS MATERIALIZED ( \
-    SELECT s.id, s.document_id, s.len, u.lexeme, \
-           cardinality(u.positions) \
-             + ($10::float8 - 1) * coalesce(cardinality(array_positions(u.weights, 'A')), 0) AS tf \
-    FROM scan s, unnest(s.hit) u WHERE s.hit IS NOT NULL), \
- df AS MATERIALIZED (SELECT lexeme, count(*)::float8 AS df FROM tf GROUP BY lexeme), \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.query), \
+ tf AS ( \
+    SELECT s.id, s.document_id, s.len, u.lexeme, {tf} AS tf \
+    FROM scan s, unnest(s.hit) u), \
  fts AS MATERIALIZED ( \
     SELECT tf.id, tf.document_id, \
-           sum(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * tf.tf * 2.2 \
-               / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / st.avglen))) AS score \
-    FROM tf JOIN df USING (lexeme) CROSS JOIN stats st \
+           sum(coalesce(idf.idf, ln(1 + (n.n - 0.5) / 1.5)) * tf.tf * 2.2 \
+               / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / n.avglen))) AS score \
+    FROM tf CROSS JOIN n LEFT JOIN idf USING (lexeme) \
     GROUP BY tf.id, tf.document_id ORDER BY score DESC, tf.id LIMIT $5)";
+/// The cut for a title weight of 1: the query's lexemes re-weighted C, which no stored position
+/// has (the store writes titles and headings A and text B: chunks.rs), and only the C lexemes
+/// kept — one copy of the vector instead of two `ts_delete`s (BENCHMARKS-knowledge.md).
+const CUT_FLAT: &str = "ts_filter(setweight(c.tsv, 'C', t.lexemes), '{c}')";
+const TF_FLAT: &str = "cardinality(u.positions)";
+/// The cut for any other title weight, which keeps the weights: what is not a query word
+/// deleted, then that.
+const CUT_WEIGHTED: &str = "ts_delete(c.tsv, tsvector_to_array(ts_delete(c.tsv, t.lexemes)))";
+/// Words of the title or headings (weight A) count `$10` times.
+const TF_WEIGHTED: &str = "cardinality(u.positions) \
+    + ($10::float8 - 1) * coalesce(cardinality(array_positions(u.weights, 'A')), 0)";
 
 /// The two rankings by chunk: (key, score, rank).
 const KEYS_CHUNKS: &str = "v AS (SELECT id AS key, score, \
@@ -226,7 +244,12 @@ fn statement(ranking: &Ranking, exact: bool) -> String {
     let vec = VEC.replace("{order}", if exact { EXACT_ORDER } else { HNSW_ORDER });
     let fts = match ranking.text_ranking {
         TextRanking::TsRank => FTS_TS_RANK.replace("{tsq}", TSQUERY),
-        TextRanking::Bm25 => FTS_BM25.to_owned(),
+        TextRanking::Bm25 if ranking.title_weight == 1.0 => {
+            FTS_BM25.replace("{cut}", CUT_FLAT).replace("{tf}", TF_FLAT)
+        }
+        TextRanking::Bm25 => FTS_BM25
+            .replace("{cut}", CUT_WEIGHTED)
+            .replace("{tf}", TF_WEIGHTED),
     };
     let keys = match ranking.aggregate {
         Aggregate::Chunks => KEYS_CHUNKS,
@@ -289,26 +312,43 @@ pub async fn explain(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<Strin
     Ok(bind!(plan, tx, q).fetch_all(tx.conn()).await?)
 }
 
-/// Picks the path for the tenant's size and, for the HNSW path, turns iterative scans on.
+/// Picks the path for the tenant's size and sets the transaction's planner settings for it.
 /// Returns true for the exact path.
+///
+/// The settings are transaction-local (`set_config(…, true)`, `SET LOCAL`): run the search in
+/// a transaction of its own, as `knowledge::search` does.
+///
+/// Exact path: a generic plan, made once per connection and statement instead of planning
+/// every search (0.8–1 ms of a 1,000-chunk tenant's 4–5 ms, BENCHMARKS-knowledge.md), with
+/// sequential scans off so that a plan made for no tenant in particular still reads the
+/// tenant's rows through `chunks_user_id_embed_model_idx`, never the whole table. Set in the
+/// same round trip as the size check.
 async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<bool, StoreError> {
     let user_id = tx.user_id();
     let size: i64 = sqlx::query_scalar(
         // language=PostgreSQL
-        "SELECT coalesce(sum(chunk_count), 0)::bigint FROM documents WHERE user_id = $1",
+        "SELECT s.size, \
+                set_config('plan_cache_mode', \
+                    CASE WHEN s.size <= $2 THEN 'force_generic_plan' \
+                         ELSE 'force_custom_plan' END, true), \
+                set_config('enable_seqscan', \
+                    CASE WHEN s.size <= $2 THEN 'off' ELSE 'on' END, true) \
+         FROM (SELECT coalesce(sum(chunk_count), 0)::bigint AS size \
+               FROM documents WHERE user_id = $1) s",
     )
     .bind(user_id)
+    .bind(q.exact_max_chunks)
     .fetch_one(tx.conn())
     .await?;
     if size <= q.exact_max_chunks {
         return Ok(true);
     }
     // Iterative scans keep reading the graph until enough rows pass the tenant filter. Custom
-    // plans: a generic plan, planned for an average tenant, would pick the exact path here. The
-    // values are numbers formatted here, never input text.
+    // plans (set above): a generic plan, planned for an average tenant, would pick the exact
+    // path here. The values are numbers formatted here, never input text.
     let settings = format!(
         "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {}; \
-         SET LOCAL hnsw.max_scan_tuples = {}; SET LOCAL plan_cache_mode = force_custom_plan",
+         SET LOCAL hnsw.max_scan_tuples = {}",
         q.ef_search.clamp(10, 1000),
         20_000.max(q.candidates * 500),
     );

@@ -420,3 +420,178 @@ async fn every_ranking_variant_runs_on_both_paths() {
         }
     }
 }
+
+/// The tenant's BM25 statistics as stored, and as a recount from its chunks finds them (the
+/// recount rolled back).
+async fn stored_and_recounted(
+    db: &Db,
+    tenant: &Tenant,
+) -> (
+    Vec<(String, Option<String>, i64, i64)>,
+    Vec<(String, Option<String>, i64, i64)>,
+) {
+    let mut tx = db.begin(tenant).await.expect("begin");
+    let stored = store::stored_terms(&mut tx).await.expect("stored");
+    store::recount_terms(&mut tx).await.expect("recount");
+    let recounted = store::stored_terms(&mut tx).await.expect("recounted");
+    tx.rollback().await.expect("rollback");
+    (stored, recounted)
+}
+
+#[tokio::test]
+async fn bm25_statistics_kept_at_every_write_equal_a_recount_of_the_chunks() {
+    let t = TestDb::new().await;
+    let (a, b) = (
+        new_tenant(&t.db, "Acme").await,
+        new_tenant(&t.db, "Bolt").await,
+    );
+    let (da, db_) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    write(
+        da.path(),
+        "refunds.md",
+        "# Refunds\n\nA refund takes five days. Refunds of refunds.",
+    );
+    write(
+        da.path(),
+        "codes.md",
+        "# Codes\n\nThe override code ZX-99 unlocks a refund.",
+    );
+    write(
+        da.path(),
+        "plans.md",
+        "# Plans\n\n## Pro\n\nThe Pro plan.\n\n## Team\n\nThe Team plan.",
+    );
+    write(db_.path(), "b.md", "# Bolt\n\nBolt's own refund words.");
+    ingest(&t.db, &a, &[da.path()], false).await;
+    ingest(&t.db, &b, &[db_.path()], false).await;
+    let b_before = stored_and_recounted(&t.db, &b).await;
+    assert_eq!(b_before.0, b_before.1);
+
+    let check = |what: &'static str| {
+        let db = t.db.clone();
+        async move {
+            let (stored, recounted) = stored_and_recounted(&db, &a).await;
+            assert!(!recounted.is_empty(), "{what}: nothing counted");
+            assert_eq!(stored, recounted, "{what}");
+            stored
+        }
+    };
+    let first = check("first ingestion").await;
+    let refund_df = |rows: &[(String, Option<String>, i64, i64)]| {
+        rows.iter()
+            .find(|r| r.1.as_deref() == Some("refund"))
+            .map(|r| r.2)
+    };
+    assert_eq!(refund_df(&first), Some(2), "{first:?}");
+    // A document replaced, one removed (prune), one added.
+    write(
+        da.path(),
+        "refunds.md",
+        "# Refunds\n\nNo refund after thirty days.",
+    );
+    std::fs::remove_file(da.path().join("codes.md")).expect("rm");
+    write(
+        da.path(),
+        "refund-codes.md",
+        "# Refund codes\n\nRefund code RF-1.",
+    );
+    ingest(&t.db, &a, &[da.path()], true).await;
+    let rewritten = check("replace, prune and add").await;
+    assert_eq!(refund_df(&rewritten), Some(2), "{rewritten:?}");
+    // A document deleted on its own.
+    let mut tx = t.db.begin(&a).await.expect("begin");
+    let plans = store::list(&mut tx)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|d| d.source.ends_with("plans.md"))
+        .expect("plans");
+    store::delete(&mut tx, plans.id).await.expect("delete");
+    tx.commit().await.expect("commit");
+    check("delete").await;
+    // A second model's chunks, then re-embedding them into the configured one.
+    put(
+        &t.db,
+        &a,
+        "old",
+        "an-older-model",
+        vec![word_hash("old refund 0"), word_hash("old refund 1")],
+    )
+    .await;
+    let two_models = check("a second model").await;
+    assert!(
+        two_models
+            .iter()
+            .any(|r| r.0 == "an-older-model" && r.1.is_none() && r.2 == 2),
+        "{two_models:?}"
+    );
+    reembed(&t.db, &WordHashEmbedder, &a)
+        .await
+        .expect("reembed");
+    let moved = check("re-embedded").await;
+    assert!(moved.iter().all(|r| r.0 == "test-word-hash"), "{moved:?}");
+    // None of it touched the other tenant's figures.
+    assert_eq!(stored_and_recounted(&t.db, &b).await, b_before);
+}
+
+#[tokio::test]
+async fn the_statistics_migration_counts_the_chunks_already_written() {
+    let t = TestDb::new().await;
+    let (a, b) = (
+        new_tenant(&t.db, "Acme").await,
+        new_tenant(&t.db, "Bolt").await,
+    );
+    let (da, db_) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    write(
+        da.path(),
+        "refunds.md",
+        "# Refunds\n\nA refund takes five days.",
+    );
+    write(
+        da.path(),
+        "codes.md",
+        "# Codes\n\nThe override code ZX-99 unlocks a refund.",
+    );
+    write(
+        db_.path(),
+        "b.md",
+        "# Bolt\n\nBolt's own refund words, refund again.",
+    );
+    ingest(&t.db, &a, &[da.path()], false).await;
+    ingest(&t.db, &b, &[db_.path()], false).await;
+    let kept = (
+        stored_and_recounted(&t.db, &a).await.0,
+        stored_and_recounted(&t.db, &b).await.0,
+    );
+    // The database as it was before the migration, chunks and all; then the migration again.
+    sqlx::raw_sql(
+        "DROP TABLE chunk_terms, chunk_stats; \
+         DELETE FROM _sqlx_migrations WHERE version = 20261218000010",
+    )
+    .execute(&t.owner)
+    .await
+    .expect("undo the migration");
+    support_agent::db::migrate(&t.owner).await.expect("migrate");
+    for (tenant, kept) in [(&a, &kept.0), (&b, &kept.1)] {
+        let (stored, recounted) = stored_and_recounted(&t.db, tenant).await;
+        assert!(!stored.is_empty());
+        assert_eq!(
+            &stored, kept,
+            "the migration counted what ingestion had kept"
+        );
+        assert_eq!(stored, recounted);
+    }
+    // The service role reads and writes them as before.
+    let hits = text_only(&t.db, &a, "override code ZX-99", 5).await;
+    assert_eq!(hits[0].0, "codes", "{hits:?}");
+    write(da.path(), "more.md", "# More\n\nAnother refund.");
+    ingest(&t.db, &a, &[da.path()], false).await;
+    let (stored, recounted) = stored_and_recounted(&t.db, &a).await;
+    assert_eq!(stored, recounted);
+}

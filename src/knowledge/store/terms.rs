@@ -1,0 +1,202 @@
+//! The one place that writes `chunk_stats` and `chunk_terms`: BM25's statistics of a tenant's
+//! chunks, per embedding model (migration 20261218000010_chunk_term_statistics.sql), kept in the
+//! transactions that write the chunks so that a search reads them instead of counting them.
+
+use uuid::Uuid;
+
+use crate::{StoreError, TenantTx};
+
+/// Figures of a set of chunks: per model, how many chunks and the sum of their lengths; per
+/// model and lexeme, how many chunks contain it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Counts {
+    stat_models: Vec<String>,
+    chunks: Vec<i64>,
+    lexemes: Vec<i64>,
+    term_models: Vec<String>,
+    terms: Vec<String>,
+    df: Vec<i64>,
+}
+
+impl Counts {
+    /// The same figures for chunks re-embedded by `model`.
+    pub(super) fn moved_to(&self, model: &str) -> Self {
+        Self {
+            stat_models: vec![model.to_owned(); self.stat_models.len()],
+            term_models: vec![model.to_owned(); self.term_models.len()],
+            ..self.clone()
+        }
+    }
+}
+
+/// Which of the tenant's chunks to count.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Of<'a> {
+    Documents(&'a [Uuid]),
+    DocumentSources(&'a [String]),
+    Chunks(&'a [Uuid]),
+}
+
+/// The figures of the tenant's chunks that `of` selects, as stored now.
+pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, StoreError> {
+    let user_id = tx.user_id();
+    // The chunks selected: each variant binds one uuid[] or text[] as $2.
+    let selected = match of {
+        Of::Documents(_) => "c.document_id = ANY($2)",
+        Of::DocumentSources(_) => {
+            "c.document_id IN (SELECT d.id FROM documents d \
+                               WHERE d.user_id = $1 AND d.source = ANY($2))"
+        }
+        Of::Chunks(_) => "c.id = ANY($2)",
+    };
+    // One row per model with lexeme NULL (chunks, lengths), one per model and lexeme (df).
+    let sql = format!(
+        "SELECT c.embed_model, NULL::text AS lexeme, count(*)::int8, sum(length(c.tsv))::int8 \
+         FROM chunks c WHERE c.user_id = $1 AND {selected} GROUP BY c.embed_model \
+         UNION ALL \
+         SELECT c.embed_model, l.lexeme, count(*)::int8, 0::int8 \
+         FROM chunks c, unnest(tsvector_to_array(c.tsv)) AS l (lexeme) \
+         WHERE c.user_id = $1 AND {selected} GROUP BY c.embed_model, l.lexeme"
+    );
+    let query = sqlx::query_as::<_, (String, Option<String>, i64, i64)>(sqlx::AssertSqlSafe(sql))
+        .bind(user_id);
+    let query = match of {
+        Of::Documents(ids) | Of::Chunks(ids) => query.bind(ids),
+        Of::DocumentSources(sources) => query.bind(sources),
+    };
+    let rows = query.fetch_all(tx.conn()).await?;
+    let mut counts = Counts::default();
+    for (model, lexeme, n, length) in rows {
+        match lexeme {
+            None => {
+                counts.stat_models.push(model);
+                counts.chunks.push(n);
+                counts.lexemes.push(length);
+            }
+            Some(lexeme) => {
+                counts.term_models.push(model);
+                counts.terms.push(lexeme);
+                counts.df.push(n);
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Adds `plus` to the tenant's figures and subtracts `minus`, in one statement per table that
+/// locks its rows in key order (terms, then stats), so that concurrent writers of one tenant
+/// queue instead of deadlocking.
+pub(super) async fn apply(
+    tx: &mut TenantTx,
+    plus: &Counts,
+    minus: &Counts,
+) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let negated = |v: &[i64]| v.iter().map(|n| -n).collect::<Vec<i64>>();
+    if !plus.terms.is_empty() || !minus.terms.is_empty() {
+        sqlx::query(
+            // language=PostgreSQL
+            // RETURNING: an INSERT … SELECT without it is COPYed into the shard on Citus, which
+            // row-level security refuses (src/audit/store.rs).
+            "INSERT INTO chunk_terms AS t (user_id, embed_model, lexeme, df) \
+             SELECT $1, m, l, sum(n) FROM ( \
+                 SELECT * FROM unnest($2::text[], $3::text[], $4::int8[]) \
+                 UNION ALL \
+                 SELECT * FROM unnest($5::text[], $6::text[], $7::int8[])) AS d (m, l, n) \
+             GROUP BY m, l HAVING sum(n) <> 0 ORDER BY m, l \
+             ON CONFLICT (user_id, embed_model, lexeme) DO UPDATE SET df = t.df + EXCLUDED.df \
+             RETURNING 1",
+        )
+        .bind(user_id)
+        .bind(&plus.term_models)
+        .bind(&plus.terms)
+        .bind(&plus.df)
+        .bind(&minus.term_models)
+        .bind(&minus.terms)
+        .bind(negated(&minus.df))
+        .fetch_all(tx.conn())
+        .await?;
+    }
+    if !plus.stat_models.is_empty() || !minus.stat_models.is_empty() {
+        sqlx::query(
+            // language=PostgreSQL
+            "INSERT INTO chunk_stats AS s (user_id, embed_model, chunks, lexemes) \
+             SELECT $1, m, sum(n), sum(len) FROM ( \
+                 SELECT * FROM unnest($2::text[], $3::int8[], $4::int8[]) \
+                 UNION ALL \
+                 SELECT * FROM unnest($5::text[], $6::int8[], $7::int8[])) AS d (m, n, len) \
+             GROUP BY m ORDER BY m \
+             ON CONFLICT (user_id, embed_model) DO UPDATE \
+                 SET chunks = s.chunks + EXCLUDED.chunks, lexemes = s.lexemes + EXCLUDED.lexemes \
+             RETURNING 1",
+        )
+        .bind(user_id)
+        .bind(&plus.stat_models)
+        .bind(&plus.chunks)
+        .bind(&plus.lexemes)
+        .bind(&minus.stat_models)
+        .bind(negated(&minus.chunks))
+        .bind(negated(&minus.lexemes))
+        .fetch_all(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the tenant's figures from its chunks: for chunks written by other means than the
+/// store (a bulk copy, a restore) and to drop the rows of lexemes no chunk has any more.
+/// Returns how many chunks it counted.
+pub async fn recount(tx: &mut TenantTx) -> Result<i64, StoreError> {
+    let user_id = tx.user_id();
+    sqlx::query("DELETE FROM chunk_terms WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM chunk_stats WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        // language=PostgreSQL
+        "INSERT INTO chunk_terms (user_id, embed_model, lexeme, df) \
+         SELECT $1, c.embed_model, l.lexeme, count(*) \
+         FROM chunks c, unnest(tsvector_to_array(c.tsv)) AS l (lexeme) \
+         WHERE c.user_id = $1 GROUP BY c.embed_model, l.lexeme ORDER BY 2, 3 \
+         RETURNING 1",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    let counted: Vec<i64> = sqlx::query_scalar(
+        // language=PostgreSQL
+        "INSERT INTO chunk_stats (user_id, embed_model, chunks, lexemes) \
+         SELECT $1, c.embed_model, count(*), sum(length(c.tsv)) \
+         FROM chunks c WHERE c.user_id = $1 GROUP BY c.embed_model ORDER BY 2 \
+         RETURNING chunks",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(counted.iter().sum())
+}
+
+/// The tenant's figures as stored, for tests and operators: (model, lexeme or None for the
+/// model's chunk count, count, sum of lengths or 0), sorted; lexemes counted 0 are left out.
+pub async fn stored(
+    tx: &mut TenantTx,
+) -> Result<Vec<(String, Option<String>, i64, i64)>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT embed_model, NULL::text AS lexeme, chunks, lexemes FROM chunk_stats \
+         WHERE user_id = $1 AND chunks <> 0 \
+         UNION ALL \
+         SELECT embed_model, lexeme, df, 0::int8 FROM chunk_terms \
+         WHERE user_id = $1 AND df <> 0 \
+         ORDER BY 1, 2 NULLS FIRST",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
