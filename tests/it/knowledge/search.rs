@@ -595,3 +595,60 @@ async fn the_statistics_migration_counts_the_chunks_already_written() {
     let (stored, recounted) = stored_and_recounted(&t.db, &a).await;
     assert_eq!(stored, recounted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_of_one_tenant_keep_its_statistics_without_deadlocking() {
+    let t = TestDb::with_max_connections(8).await;
+    let a = new_tenant(&t.db, "Acme").await;
+    // Four writers, each writing and rewriting its own documents whose words overlap the
+    // others' in different orders: every write locks rows of chunk_terms that the others lock.
+    let words = [
+        "refund", "invoice", "plan", "seat", "coupon", "trial", "tax", "card",
+    ];
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = t.db.clone();
+            tokio::spawn(async move {
+                for round in 0..6 {
+                    for d in 0..3 {
+                        let text: Vec<&str> = (0..words.len())
+                            .map(|i| words[(i * (w + 1) + round + d) % words.len()])
+                            .collect();
+                        let text = text.join(" ");
+                        let chunks = [NewChunk {
+                            heading_path: vec![],
+                            text: text.clone(),
+                            embedding: word_hash(&text),
+                        }];
+                        let mut tx = db.begin(&a).await.expect("begin");
+                        store::put_document(
+                            &mut tx,
+                            &NewDocument {
+                                source: &format!("w{w}-d{d}"),
+                                title: "Billing",
+                                kind: "text",
+                                content_sha256: &[round as u8; 32],
+                                chunks: &chunks,
+                                embed_model: "test-word-hash",
+                                embed_dims: 384,
+                            },
+                        )
+                        .await
+                        .expect("put");
+                        tx.commit().await.expect("commit");
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await
+            .expect("a writer failed (a deadlock would fail its transaction)");
+    }
+    let (stored, recounted) = stored_and_recounted(&t.db, &a).await;
+    assert_eq!(stored, recounted);
+    assert!(
+        stored.iter().any(|r| r.1.is_none() && r.2 == 12),
+        "12 documents of one chunk: {stored:?}"
+    );
+}
