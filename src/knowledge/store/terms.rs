@@ -37,6 +37,32 @@ pub(super) enum Of<'a> {
     Chunks(&'a [Uuid]),
 }
 
+/// Locks the documents that `of` selects (or whose chunks it selects), in id order, so that the
+/// figures counted next cannot change before the transaction that subtracts or moves them
+/// commits: a concurrent replacement, deletion or re-embedding of the same document waits, then
+/// counts what this one left. Its own statement, so that the count after it reads a snapshot
+/// taken once the locks are held. (Writing a document locks it by its upsert.)
+pub(super) async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let selected = match of {
+        Of::Documents(_) => "d.id = ANY($2)",
+        Of::DocumentSources(_) => "d.source = ANY($2)",
+        Of::Chunks(_) => {
+            "d.id IN (SELECT c.document_id FROM chunks c WHERE c.user_id = $1 AND c.id = ANY($2))"
+        }
+    };
+    let sql = format!(
+        "SELECT d.id FROM documents d WHERE d.user_id = $1 AND {selected} ORDER BY d.id FOR UPDATE"
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+    let query = match of {
+        Of::Documents(ids) | Of::Chunks(ids) => query.bind(ids),
+        Of::DocumentSources(sources) => query.bind(sources),
+    };
+    query.fetch_all(tx.conn()).await?;
+    Ok(())
+}
+
 /// The figures of the tenant's chunks that `of` selects, as stored now.
 pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, StoreError> {
     let user_id = tx.user_id();
@@ -85,7 +111,9 @@ pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, Store
 
 /// Adds `plus` to the tenant's figures and subtracts `minus`, in one statement per table that
 /// locks its rows in key order (terms, then stats), so that concurrent writers of one tenant
-/// queue instead of deadlocking.
+/// queue instead of deadlocking. Every caller locks its documents first (their upsert, or
+/// [`lock_documents`]) and makes one such change per transaction: a second one, after the first
+/// holds rows of `chunk_terms`, could wait on a document whose writer waits on those rows.
 pub(super) async fn apply(
     tx: &mut TenantTx,
     plus: &Counts,

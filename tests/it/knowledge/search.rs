@@ -602,6 +602,7 @@ async fn concurrent_writers_of_one_tenant_keep_its_statistics_without_deadlockin
     let a = new_tenant(&t.db, "Acme").await;
     // Four writers, each writing and rewriting its own documents whose words overlap the
     // others' in different orders: every write locks rows of chunk_terms that the others lock.
+    // Writer 0's documents are deleted as they are rewritten (below).
     let words = [
         "refund", "invoice", "plan", "seat", "coupon", "trial", "tax", "card",
     ];
@@ -641,14 +642,35 @@ async fn concurrent_writers_of_one_tenant_keep_its_statistics_without_deadlockin
             })
         })
         .collect();
+    // And one deleter of writer 0's documents, racing their replacement.
+    let deleter = {
+        let db = t.db.clone();
+        tokio::spawn(async move {
+            for _ in 0..30 {
+                let mut tx = db.begin(&a).await.expect("begin");
+                let docs = store::list(&mut tx).await.expect("list");
+                tx.commit().await.expect("commit");
+                // One deletion a transaction, as the CLI, the API and the pages delete.
+                for d in docs.iter().filter(|d| d.source.starts_with("w0-")) {
+                    let mut tx = db.begin(&a).await.expect("begin");
+                    match store::delete(&mut tx, d.id).await {
+                        Ok(()) => tx.commit().await.expect("commit"),
+                        Err(support_agent::StoreError::NotFound(_)) => {}
+                        Err(e) => panic!("delete: {e}"),
+                    }
+                }
+            }
+        })
+    };
     for w in writers {
         w.await
             .expect("a writer failed (a deadlock would fail its transaction)");
     }
+    deleter.await.expect("the deleter failed");
     let (stored, recounted) = stored_and_recounted(&t.db, &a).await;
     assert_eq!(stored, recounted);
     assert!(
-        stored.iter().any(|r| r.1.is_none() && r.2 == 12),
-        "12 documents of one chunk: {stored:?}"
+        stored.iter().any(|r| r.1.is_none() && r.2 >= 9),
+        "the other writers' 9 documents at least: {stored:?}"
     );
 }
