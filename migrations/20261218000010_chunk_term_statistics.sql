@@ -12,10 +12,9 @@
 -- configured model, so a tenant half-way through `knowledge reembed` has two sets of figures).
 -- The knowledge store (src/knowledge/store/terms.rs) is their one writer: it adds a document's
 -- figures in the transaction that writes its chunks, subtracts them in the one that deletes or
--- replaces them, and moves them from model to model in the one that re-embeds them: it locks
--- the documents concerned first (so that what it counts cannot change before it commits), then
--- changes each table in one statement that locks its rows in key order, so concurrent writers of
--- one tenant wait for each other but never deadlock. A lexeme whose count falls to 0 keeps its row
+-- replaces them, and moves them from model to model in the one that re-embeds them, each time in
+-- one statement per table whose rows it locks in key order, so concurrent ingestions of one
+-- tenant wait for each other but never deadlock. A lexeme whose count falls to 0 keeps its row
 -- (the tenant's vocabulary bounds them; `recount` in the store rewrites both tables from the
 -- chunks). A user's rows go with the user (ON DELETE CASCADE).
 --
