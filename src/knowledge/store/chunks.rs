@@ -106,8 +106,7 @@ pub async fn set_embeddings(
 ) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
     // BM25's statistics move with the chunks from their model to `model`.
-    super::terms::lock_documents(tx, super::terms::Of::Chunks(ids)).await?;
-    let moved = super::terms::count(tx, super::terms::Of::Chunks(ids)).await?;
+    let moved = super::terms::lock_and_count(tx, super::terms::Of::Chunks(ids)).await?;
     super::terms::apply(tx, &moved.moved_to(model), &moved).await?;
     let vectors: Vec<Vector> = vectors.iter().map(|v| Vector::from(v.clone())).collect();
     let done = sqlx::query(

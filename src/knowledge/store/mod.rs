@@ -118,8 +118,7 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Document>, StoreError> {
 /// Deletes a document and its chunks. Another tenant's document is "not found".
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
     let user_id = tx.user_id();
-    terms::lock_documents(tx, terms::Of::Documents(&[id])).await?;
-    let gone = terms::count(tx, terms::Of::Documents(&[id])).await?;
+    let gone = terms::lock_and_count(tx, terms::Of::Documents(&[id])).await?;
     terms::apply(tx, &terms::Counts::default(), &gone).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND id = $2")
         .bind(user_id)
@@ -135,8 +134,7 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
 /// Deletes the documents with these sources (and their chunks); returns how many.
 pub async fn delete_sources(tx: &mut TenantTx, sources: &[String]) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
-    terms::lock_documents(tx, terms::Of::DocumentSources(sources)).await?;
-    let gone = terms::count(tx, terms::Of::DocumentSources(sources)).await?;
+    let gone = terms::lock_and_count(tx, terms::Of::DocumentSources(sources)).await?;
     terms::apply(tx, &terms::Counts::default(), &gone).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND source = ANY($2)")
         .bind(user_id)

@@ -37,12 +37,29 @@ pub(super) enum Of<'a> {
     Chunks(&'a [Uuid]),
 }
 
+/// Binds the one array `of` carries as `$2`.
+macro_rules! bind_of {
+    ($query:expr, $of:expr) => {
+        match $of {
+            Of::Documents(ids) | Of::Chunks(ids) => $query.bind(ids),
+            Of::DocumentSources(sources) => $query.bind(sources),
+        }
+    };
+}
+
+/// The figures of what `of` selects, for a change that subtracts or moves them: its documents
+/// locked first, then counted. (Writing a document locks it by its upsert: it calls [`count`].)
+pub(super) async fn lock_and_count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, StoreError> {
+    lock_documents(tx, of).await?;
+    count(tx, of).await
+}
+
 /// Locks the documents that `of` selects (or whose chunks it selects), in id order, so that the
 /// figures counted next cannot change before the transaction that subtracts or moves them
 /// commits: a concurrent replacement, deletion or re-embedding of the same document waits, then
 /// counts what this one left. Its own statement, so that the count after it reads a snapshot
-/// taken once the locks are held. (Writing a document locks it by its upsert.)
-pub(super) async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError> {
+/// taken once the locks are held.
+async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError> {
     let user_id = tx.user_id();
     let selected = match of {
         Of::Documents(_) => "d.id = ANY($2)",
@@ -55,11 +72,7 @@ pub(super) async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), 
         "SELECT d.id FROM documents d WHERE d.user_id = $1 AND {selected} ORDER BY d.id FOR UPDATE"
     );
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
-    let query = match of {
-        Of::Documents(ids) | Of::Chunks(ids) => query.bind(ids),
-        Of::DocumentSources(sources) => query.bind(sources),
-    };
-    query.fetch_all(tx.conn()).await?;
+    bind_of!(query, of).fetch_all(tx.conn()).await?;
     Ok(())
 }
 
@@ -86,11 +99,7 @@ pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, Store
     );
     let query = sqlx::query_as::<_, (String, Option<String>, i64, i64)>(sqlx::AssertSqlSafe(sql))
         .bind(user_id);
-    let query = match of {
-        Of::Documents(ids) | Of::Chunks(ids) => query.bind(ids),
-        Of::DocumentSources(sources) => query.bind(sources),
-    };
-    let rows = query.fetch_all(tx.conn()).await?;
+    let rows = bind_of!(query, of).fetch_all(tx.conn()).await?;
     let mut counts = Counts::default();
     for (model, lexeme, n, length) in rows {
         match lexeme {
@@ -112,7 +121,7 @@ pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, Store
 /// Adds `plus` to the tenant's figures and subtracts `minus`, in one statement per table that
 /// locks its rows in key order (terms, then stats), so that concurrent writers of one tenant
 /// queue instead of deadlocking. Every caller locks its documents first (their upsert, or
-/// [`lock_documents`]) and makes one such change per transaction: a second one, after the first
+/// [`lock_and_count`]) and makes one such change per transaction: a second one, after the first
 /// holds rows of `chunk_terms`, could wait on a document whose writer waits on those rows.
 pub(super) async fn apply(
     tx: &mut TenantTx,
