@@ -39,6 +39,9 @@ struct Args {
     /// Counted passes per set.
     #[arg(long, default_value_t = 3)]
     passes: usize,
+    /// Embed each query on its own, as a search does, and print the latency's p50 and p99.
+    #[arg(long)]
+    one_by_one: bool,
     /// Embed the corpus's chunks (as ingestion cuts them) under each of `--limits`, alternated.
     #[arg(long)]
     chunks: bool,
@@ -89,6 +92,9 @@ fn main() -> anyhow::Result<()> {
     if args.chunks {
         return chunks(&args, &embedder, profile);
     }
+    if args.one_by_one {
+        return one_by_one(&args, &embedder, profile);
+    }
     for (set, file) in [("queries", "queries.jsonl"), ("documents", "corpus.jsonl")] {
         let texts = read(&args.data.join(file), args.texts)?;
         embedder.embed_blocking(&texts)?;
@@ -108,6 +114,32 @@ fn main() -> anyhow::Result<()> {
             rates[rates.len() - 1]
         );
     }
+    Ok(())
+}
+
+/// `--one-by-one`: each of the first `--texts` queries embedded in a call of its own, `--passes`
+/// times (the first pass warms up and is not counted).
+fn one_by_one(args: &Args, embedder: &LocalEmbedder, profile: &str) -> anyhow::Result<()> {
+    let texts = read(&args.data.join("queries.jsonl"), args.texts)?;
+    let mut ms = Vec::with_capacity(texts.len() * args.passes);
+    for pass in 0..=args.passes {
+        for t in &texts {
+            let started = Instant::now();
+            embedder.embed_blocking(std::slice::from_ref(t))?;
+            if pass > 0 {
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| ms[((p / 100.0) * (ms.len() - 1) as f64).round() as usize];
+    println!(
+        "{profile} one query per call: {} calls, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        at(50.0),
+        at(99.0),
+        ms[ms.len() - 1]
+    );
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 use support_agent::auth::JwtAuth;
 use support_agent::config::{JwtSettings, load_dotenv};
@@ -50,12 +50,30 @@ struct Args {
     /// `Mcp-Method` / `Mcp-Name` headers).
     #[arg(long, default_value = "2025-11-25")]
     protocol: String,
+    /// search_knowledge: draw each query from this many fixed ones (0: every query new).
+    #[arg(long, default_value_t = 0)]
+    query_pool: u64,
     #[command(flatten)]
     jwt: JwtSettings,
 }
 
+/// `--query-pool`, for `arguments`.
+static QUERY_POOL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
 fn arguments(tool: &str, customers: u32, rng: &mut impl Rng) -> serde_json::Value {
     match tool {
+        // A question with three of kb_scale's synthetic words (w0..w1999), so that the
+        // full-text ranking has matches to rank on its database.
+        "search_knowledge" => {
+            // With --query-pool N, one of N fixed questions (repeated queries); else a new one.
+            let mut pick = match QUERY_POOL.get().copied().unwrap_or(0) {
+                0 => rand::rngs::StdRng::from_rng(rng),
+                n => rand::rngs::StdRng::seed_from_u64(rng.random_range(0..n)),
+            };
+            let mut w = || pick.random_range(0..2000);
+            let query = format!("where is w{} w{} w{}", w(), w(), w());
+            json!({"query": query, "limit": 5})
+        }
         "lookup_customer" => {
             json!({"email": format!("c{}@example.com", rng.random_range(1..=customers))})
         }
@@ -219,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
     // reqwest needs a rustls provider for any client, plain HTTP included.
     support_agent::tls::install_crypto_provider();
     let args = Args::parse();
+    let _ = QUERY_POOL.set(args.query_pool);
     let auth = JwtAuth::from_settings(&args.jwt)?;
     let ids = std::fs::read_to_string(&args.tenants)?;
     let tokens: Vec<String> = ids

@@ -120,7 +120,7 @@ pub async fn load(args: &Args, owner: &sqlx::PgPool, db: &Db, space: &Space) -> 
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
     sqlx::raw_sql(
-        "SET maintenance_work_mem = '6GB'; SET max_parallel_maintenance_workers = 1; \
+        "SET maintenance_work_mem = '6GB'; SET max_parallel_maintenance_workers = 2; \
         CREATE INDEX chunks_embedding_hnsw_idx ON chunks USING hnsw (embedding vector_cosine_ops)",
     )
     .execute(&mut *conn)

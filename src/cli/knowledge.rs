@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
-use super::context::{TenantArgs, service_db};
+use super::context::{TenantArgs, owner_pool, service_db};
 use super::{parse_uuid, print_json};
-use crate::config::DbSettings;
+use crate::config::{DbSettings, OwnerDb};
 use crate::knowledge::ingest::IngestSettings;
 use crate::knowledge::{self, EmbedSettings, SearchSettings, store};
 use crate::tools::SearchKnowledgeOutput;
@@ -58,6 +58,83 @@ pub enum KnowledgeCmd {
         #[command(flatten)]
         tenant: TenantArgs,
     },
+    /// Build an HNSW and a full-text index of their own for every tenant with at least
+    /// --min-chunks chunks, so that its searches stay fast among millions of other chunks.
+    ///
+    /// Runs as the owner role (DATABASE_OWNER_URL), one index at a time, CREATE INDEX
+    /// CONCURRENTLY: the tenants' ingestion and searches go on meanwhile. An index a stopped
+    /// run left invalid is built again; the indexes of deleted tenants are dropped (and, with
+    /// --prune, those of tenants now below --min-chunks). Safe to run again, e.g. nightly.
+    Index(IndexArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub owner: OwnerDb,
+    /// Tenants with at least this many chunks get indexes of their own.
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub min_chunks: i64,
+    /// Also drop the indexes of tenants that now have fewer than --min-chunks chunks.
+    #[arg(long)]
+    pub prune: bool,
+    /// PostgreSQL's maintenance_work_mem for the builds (an HNSW build is much faster when its
+    /// graph fits: about 300 MB per 100,000 chunks).
+    #[arg(long, default_value = "1GB")]
+    pub maintenance_work_mem: String,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Progress of `knowledge index` on stderr: a line when an index starts and when it is done.
+struct IndexLines;
+
+impl store::indexes::IndexProgress for IndexLines {
+    fn start(&self, user_id: Uuid, kind: store::indexes::IndexKind, chunks: i64) {
+        eprintln!("building the {kind:?} index of tenant {user_id} ({chunks} chunks)…");
+    }
+    fn done(&self, r: &store::indexes::IndexReport) {
+        eprintln!("{} {:?} in {:.1}s", r.name, r.action, r.seconds);
+    }
+}
+
+/// `knowledge index`: the per-tenant indexes (src/knowledge/store/indexes.rs).
+pub(super) async fn index(args: &IndexArgs) -> anyhow::Result<()> {
+    let owner = owner_pool(&args.owner).await?;
+    if crate::db::citus::backend(&owner).await?.is_citus() {
+        anyhow::bail!(
+            "per-tenant indexes are for plain PostgreSQL: on Citus a large tenant's chunks \
+             already sit in shards of their own (README, Scaling out)"
+        );
+    }
+    let options = store::indexes::IndexOptions {
+        min_chunks: args.min_chunks,
+        prune: args.prune,
+        maintenance_work_mem: args.maintenance_work_mem.clone(),
+    };
+    let reports = store::indexes::build(&owner, &options, &IndexLines)
+        .await
+        .context("knowledge index stopped")?;
+    if args.json {
+        return print_json(&serde_json::json!({
+            "min_chunks": args.min_chunks,
+            "indexes": reports,
+        }));
+    }
+    if reports.is_empty() {
+        println!(
+            "no tenant has {} chunks or more: nothing to build",
+            args.min_chunks
+        );
+    }
+    for r in &reports {
+        println!(
+            "{}  {:?}  tenant {}  {} chunks  {:?}  {:.1}s",
+            r.name, r.kind, r.user_id, r.chunks, r.action, r.seconds
+        );
+    }
+    Ok(())
 }
 
 /// This binary, which extracts PDFs in a child process of itself.
@@ -139,6 +216,10 @@ pub(super) async fn knowledge(
     search: &SearchSettings,
     cmd: KnowledgeCmd,
 ) -> anyhow::Result<()> {
+    // The one subcommand of the owner role: it needs no service-role connection.
+    if let KnowledgeCmd::Index(args) = &cmd {
+        return index(args).await;
+    }
     let db = service_db(db).await?;
     match cmd {
         KnowledgeCmd::Search {
@@ -205,6 +286,7 @@ pub(super) async fn knowledge(
             println!("deleted {document}");
             Ok(())
         }
+        KnowledgeCmd::Index(args) => index(&args).await,
         KnowledgeCmd::Reembed { tenant: args } => {
             let tenant = args.tenant(&db).await?;
             let embedder = embed.build()?;

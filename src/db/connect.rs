@@ -3,8 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::config::Secret;
 
@@ -79,6 +79,11 @@ pub async fn connect(
             setting,
             reason: strip_url(&e.to_string()),
         })?;
+    if limits.is_none() {
+        // The owner's pool runs migrations and index builds, which take seconds by design:
+        // sqlx's "slow statement" warning would only be noise on the operator's terminal.
+        options = options.log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
+    }
     if let Some(l) = limits {
         let ms = |d: Duration| d.as_millis().max(1).to_string();
         options = options.options([

@@ -7,6 +7,7 @@ pub mod embed;
 pub mod eval;
 pub mod extract;
 pub mod ingest;
+pub mod query_cache;
 pub mod reembed;
 pub mod sandbox;
 pub mod search;
@@ -18,8 +19,9 @@ use uuid::Uuid;
 
 pub use embed::{EmbedError, EmbedSettings, Embedder, SharedEmbedder};
 pub use ingest::{IngestOptions, IngestReport, ingest, ingest_upload};
+pub use query_cache::QueryCache;
 pub use reembed::{ReembedReport, reembed};
-pub use search::{SearchSettings, search};
+pub use search::{SearchSettings, search, search_cached};
 
 use crate::StoreError;
 

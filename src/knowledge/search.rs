@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::QueryCache;
 use super::embed::Embedder;
 use super::store::{self, Aggregate, Fusion, Ranking, SearchQuery, TextRanking};
 use super::{KnowledgeError, SearchHit};
@@ -77,6 +78,15 @@ pub struct SearchSettings {
         default_value_t = DEFAULT_EXACT_MAX_CHUNKS
     )]
     pub kb_exact_max_chunks: i64,
+    /// Query vectors kept for repeated searches, per tenant (`serve` and `worker`); 0 keeps
+    /// none.
+    #[arg(
+        long,
+        env = "KB_QUERY_CACHE",
+        global = true,
+        default_value_t = DEFAULT_QUERY_CACHE
+    )]
+    pub kb_query_cache: usize,
 }
 
 /// Candidates each ranking contributes by default.
@@ -85,6 +95,8 @@ pub const DEFAULT_CANDIDATES: i64 = 40;
 pub const DEFAULT_EF_SEARCH: u32 = 200;
 /// Largest tenant searched exactly by default.
 pub const DEFAULT_EXACT_MAX_CHUNKS: i64 = 10_000;
+/// Query vectors kept by default (about 1.6 kB each with its key).
+pub const DEFAULT_QUERY_CACHE: usize = 2_048;
 
 impl Default for SearchSettings {
     fn default() -> Self {
@@ -99,6 +111,7 @@ impl Default for SearchSettings {
             kb_candidates: DEFAULT_CANDIDATES,
             kb_ef_search: DEFAULT_EF_SEARCH,
             kb_exact_max_chunks: DEFAULT_EXACT_MAX_CHUNKS,
+            kb_query_cache: DEFAULT_QUERY_CACHE,
         }
     }
 }
@@ -148,6 +161,20 @@ pub async fn search(
     query: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>, KnowledgeError> {
+    search_cached(db, embedder, None, settings, tenant, query, limit).await
+}
+
+/// [`search`], with the query's vector taken from `cache` when this tenant asked the same
+/// before (and kept there otherwise).
+pub async fn search_cached(
+    db: &Db,
+    embedder: &dyn Embedder,
+    cache: Option<&QueryCache>,
+    settings: &SearchSettings,
+    tenant: &Tenant,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>, KnowledgeError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(KnowledgeError::Invalid {
@@ -173,8 +200,13 @@ pub async fn search(
             reason: format!("{limit} is out of range: use 1 to {MAX_LIMIT}"),
         });
     }
-    let vectors = embedder.embed(&[query.to_owned()]).await?;
-    let embedding = vectors.into_iter().next().unwrap_or_default();
+    let embedding = match cache {
+        Some(cache) => cache.embed(tenant.id(), embedder, query).await?,
+        None => {
+            let vectors = embedder.embed(&[query.to_owned()]).await?;
+            vectors.into_iter().next().unwrap_or_default().into()
+        }
+    };
     let q = settings.query(query, &embedding, embedder.model(), limit);
     let mut tx = db.begin(tenant).await?;
     let hits = store::search(&mut tx, &q).await?;

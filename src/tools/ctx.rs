@@ -14,7 +14,7 @@ use super::ToolError;
 use crate::audit::{AuditKey, AuditLog, Transport};
 use crate::channels::Channels;
 use crate::db::HeldTx;
-use crate::knowledge::{SearchSettings, SharedEmbedder};
+use crate::knowledge::{QueryCache, SearchSettings, SharedEmbedder};
 use crate::limits::{LimitSettings, Limits};
 use crate::stripe::Stripe;
 use crate::{Db, StoreError, Tenant, TenantTx};
@@ -23,6 +23,8 @@ use crate::{Db, StoreError, Tenant, TenantTx};
 pub struct Knowledge {
     pub embedder: SharedEmbedder,
     pub settings: SearchSettings,
+    /// Query vectors of repeated searches (`KB_QUERY_CACHE`), kept per tenant.
+    pub queries: QueryCache,
 }
 
 /// The tool layer's dependencies. Cheap to clone: everything behind it is shared.
@@ -93,7 +95,12 @@ impl Ctx {
 
     /// Gives `search_knowledge` this embedder and these settings.
     pub fn with_knowledge(mut self, embedder: SharedEmbedder, settings: SearchSettings) -> Self {
-        self.knowledge = Some(Arc::new(Knowledge { embedder, settings }));
+        let queries = QueryCache::new(settings.kb_query_cache);
+        self.knowledge = Some(Arc::new(Knowledge {
+            embedder,
+            settings,
+            queries,
+        }));
         self
     }
 

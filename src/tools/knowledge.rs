@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Annotations, Caller, Ctx, Tool, ToolError};
 use crate::knowledge::search::MAX_LIMIT;
-use crate::knowledge::{KnowledgeError, SearchHit, search};
+use crate::knowledge::{KnowledgeError, SearchHit, search_cached};
 
 /// Passages returned when `limit` is absent.
 const DEFAULT_LIMIT: i64 = 5;
@@ -70,9 +70,10 @@ pub async fn search_knowledge(
                 .into(),
         )
     })?;
-    let hits = search(
+    let hits = search_cached(
         ctx.db(),
         knowledge.embedder.as_ref(),
+        Some(&knowledge.queries),
         &knowledge.settings,
         &caller.tenant,
         &args.query,

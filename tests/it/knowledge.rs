@@ -6,5 +6,6 @@ mod embedder;
 mod ingest;
 mod isolation;
 mod openai;
+mod scale;
 mod search;
 pub mod support;

@@ -2,6 +2,7 @@
 //! statistics of the chunks' words).
 
 mod chunks;
+pub mod indexes;
 mod search;
 mod terms;
 

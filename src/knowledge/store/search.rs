@@ -91,7 +91,9 @@ pub struct SearchQuery<'a> {
 // The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
 // row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
 // the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
-// BENCHMARKS-knowledge.md) and matches each; BM25's statistics are read, not counted.
+// BENCHMARKS-knowledge.md) and matches each; BM25's statistics are read, not counted. A tenant
+// with a GIN index of its own (`support-agent knowledge index`, store/indexes.rs) has its
+// matches answered by that index through `knowledge_text_matches` instead (`MATCHES_INDEX`).
 //
 // A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
 //
@@ -114,8 +116,8 @@ const VEC: &str = "vec AS MATERIALIZED ( \
 /// `tsq`: a generic plan (the exact path's) would otherwise compute it again for every row.
 const FTS_TS_RANK: &str = "tsq AS MATERIALIZED (SELECT {tsq} AS q WHERE $7 > 0), \
  fts AS MATERIALIZED ( \
-    SELECT c.id, c.document_id, ts_rank(c.tsv, t.q, 1)::float8 AS score FROM chunks c, tsq t \
-    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.q \
+    SELECT c.id, c.document_id, ts_rank(c.tsv, t.q, 1)::float8 AS score \
+    FROM {matches} \
     ORDER BY score DESC, c.id LIMIT $5)";
 const TSQUERY: &str =
     "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery";
@@ -146,8 +148,7 @@ const FTS_BM25: &str = "terms AS MATERIALIZED ( \
       AND d.lexeme = ANY ((SELECT lexemes FROM terms)::text[])), \
  scan AS MATERIALIZED ( \
     SELECT c.id, c.document_id, length(c.tsv) AS len, {cut} AS hit \
-    FROM chunks c, terms t \
-    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.query), \
+    FROM {matches}), \
  tf AS ( \
     SELECT s.id, s.document_id, s.len, u.lexeme, {tf} AS tf \
     FROM scan s, unnest(s.hit) u), \
@@ -157,6 +158,17 @@ const FTS_BM25: &str = "terms AS MATERIALIZED ( \
                / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / n.avglen))) AS score \
     FROM tf CROSS JOIN n LEFT JOIN idf USING (lexeme) \
     GROUP BY tf.id, tf.document_id ORDER BY score DESC, tf.id LIMIT $5)";
+/// The full-text ranking's matching chunks `c` (id, document_id, tsv) beside the query's CTE
+/// `t` (`{cte}`, its tsquery `t.{query}`): the tenant's rows, each tested with `@@` after the
+/// policy's check (see the note above `HNSW_ORDER`)...
+const MATCHES_SCAN: &str = "chunks c, {cte} t \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.{query}";
+/// ...or, for a tenant with a GIN index of its own (`knowledge index`), the rows that index
+/// answers through `knowledge_text_matches` (migration 20261219000010, which reads the
+/// transaction's own tenant), each visited once. The chunks the search returns are read again
+/// as the service role, under the policies, by the final SELECT.
+const MATCHES_INDEX: &str = "{cte} t, knowledge_text_matches(t.{query}, $2) c WHERE $7 > 0";
+
 /// The cut for a title weight of 1: the query's lexemes re-weighted C, which no stored position
 /// has (the store writes titles and headings A and text B: chunks.rs), and only the C lexemes
 /// kept — one copy of the vector instead of two `ts_delete`s (BENCHMARKS-knowledge.md).
@@ -240,8 +252,8 @@ const SELECT: &str = "SELECT c.id AS chunk_id, c.document_id, d.title, d.source,
     ORDER BY t.pos, t.score DESC, c.id";
 
 /// The statement for `ranking` on the exact or the HNSW path.
-fn statement(ranking: &Ranking, exact: bool) -> String {
-    let vec = VEC.replace("{order}", if exact { EXACT_ORDER } else { HNSW_ORDER });
+fn statement(ranking: &Ranking, path: Path) -> String {
+    let vec = VEC.replace("{order}", if path.exact { EXACT_ORDER } else { HNSW_ORDER });
     let fts = match ranking.text_ranking {
         TextRanking::TsRank => FTS_TS_RANK.replace("{tsq}", TSQUERY),
         TextRanking::Bm25 if ranking.title_weight == 1.0 => {
@@ -251,6 +263,19 @@ fn statement(ranking: &Ranking, exact: bool) -> String {
             .replace("{cut}", CUT_WEIGHTED)
             .replace("{tf}", TF_WEIGHTED),
     };
+    let (cte, query) = match ranking.text_ranking {
+        TextRanking::TsRank => ("tsq", "q"),
+        TextRanking::Bm25 => ("terms", "query"),
+    };
+    let matches = if path.text_index {
+        MATCHES_INDEX
+    } else {
+        MATCHES_SCAN
+    };
+    let fts = fts.replace(
+        "{matches}",
+        &matches.replace("{cte}", cte).replace("{query}", query),
+    );
     let keys = match ranking.aggregate {
         Aggregate::Chunks => KEYS_CHUNKS,
         Aggregate::DocumentMax => KEYS_DOC_MAX,
@@ -294,8 +319,8 @@ macro_rules! bind {
 
 /// Runs the hybrid search for the transaction's tenant.
 pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<SearchHit>, StoreError> {
-    let exact = prepare(tx, q).await?;
-    let sql = statement(&q.ranking, exact);
+    let path = prepare(tx, q).await?;
+    let sql = statement(&q.ranking, path);
     let hits = sqlx::query_as::<_, SearchHit>(AssertSqlSafe(sql));
     let hits = bind!(hits, tx, q).fetch_all(tx.conn()).await?;
     Ok(hits)
@@ -303,17 +328,27 @@ pub async fn search(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<Search
 
 /// The plan the search runs with, as `EXPLAIN ANALYZE` prints it (for benchmarks and operators).
 pub async fn explain(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<String>, StoreError> {
-    let exact = prepare(tx, q).await?;
+    let path = prepare(tx, q).await?;
     let sql = format!(
         "EXPLAIN (ANALYZE, COSTS OFF) {}",
-        statement(&q.ranking, exact)
+        statement(&q.ranking, path)
     );
     let plan = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
     Ok(bind!(plan, tx, q).fetch_all(tx.conn()).await?)
 }
 
+/// How one search runs for its tenant.
+#[derive(Debug, Clone, Copy)]
+struct Path {
+    /// The vector ranking compares every chunk of the tenant (it has at most
+    /// `exact_max_chunks`); otherwise it walks an HNSW index (the tenant's own, when `knowledge
+    /// index` built one, chosen by the planner with the tenant id a constant).
+    exact: bool,
+    /// The tenant has a valid GIN index of its own: the full-text match goes through it.
+    text_index: bool,
+}
+
 /// Picks the path for the tenant's size and sets the transaction's planner settings for it.
-/// Returns true for the exact path.
 ///
 /// The settings are transaction-local (`set_config(…, true)`, `SET LOCAL`): run the search in
 /// a transaction of its own, as `knowledge::search` does.
@@ -323,39 +358,42 @@ pub async fn explain(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Vec<Strin
 /// sequential scans off so that a plan made for no tenant in particular still reads the
 /// tenant's rows through `chunks_user_id_embed_model_idx`, never the whole table. Set in the
 /// same round trip as the size check.
-async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<bool, StoreError> {
+async fn prepare(tx: &mut TenantTx, q: &SearchQuery<'_>) -> Result<Path, StoreError> {
     let user_id = tx.user_id();
-    let size: i64 = sqlx::query_scalar(
+    // Iterative scans keep reading the graph until enough rows pass the tenant filter; they are
+    // set for every search (the exact path reads no HNSW index), in the same round trip.
+    let (size, text_index): (i64, bool) = sqlx::query_as(
         // language=PostgreSQL
         "SELECT s.size, \
+                EXISTS (SELECT 1 FROM pg_index \
+                         WHERE indexrelid = to_regclass($3) AND indisvalid) AS text_index, \
                 set_config('plan_cache_mode', \
                     CASE WHEN s.size <= $2 THEN 'force_generic_plan' \
                          ELSE 'force_custom_plan' END, true), \
                 set_config('enable_seqscan', \
-                    CASE WHEN s.size <= $2 THEN 'off' ELSE 'on' END, true) \
+                    CASE WHEN s.size <= $2 THEN 'off' ELSE 'on' END, true), \
+                set_config('hnsw.iterative_scan', 'relaxed_order', true), \
+                set_config('hnsw.ef_search', $4::text, true), \
+                set_config('hnsw.max_scan_tuples', $5::text, true) \
          FROM (SELECT coalesce(sum(chunk_count), 0)::bigint AS size \
                FROM documents WHERE user_id = $1) s",
     )
     .bind(user_id)
     .bind(q.exact_max_chunks)
+    .bind(format!(
+        "public.{}",
+        super::indexes::text_index_name(user_id)
+    ))
+    .bind(i64::from(q.ef_search.clamp(10, 1000)))
+    .bind(20_000.max(q.candidates * 500))
     .fetch_one(tx.conn())
     .await?;
-    if size <= q.exact_max_chunks {
-        return Ok(true);
-    }
-    // Iterative scans keep reading the graph until enough rows pass the tenant filter. Custom
-    // plans (set above): a generic plan, planned for an average tenant, would pick the exact
-    // path here. The values are numbers formatted here, never input text.
-    let settings = format!(
-        "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {}; \
-         SET LOCAL hnsw.max_scan_tuples = {}",
-        q.ef_search.clamp(10, 1000),
-        20_000.max(q.candidates * 500),
-    );
-    sqlx::raw_sql(AssertSqlSafe(settings))
-        .execute(tx.conn())
-        .await?;
-    Ok(false)
+    // Custom plans on the HNSW path (set above): a generic plan, planned for an average tenant,
+    // would pick the exact path, and could not use a tenant's own indexes.
+    Ok(Path {
+        exact: size <= q.exact_max_chunks,
+        text_index,
+    })
 }
 
 /// The passages `chunk_ids` name (a draft's citations), with their documents; ids of another
