@@ -79,7 +79,7 @@ pub struct IndexArgs {
     #[arg(long)]
     pub prune: bool,
     /// PostgreSQL's maintenance_work_mem for the builds (an HNSW build is much faster when its
-    /// graph fits: about 300 MB per 100,000 chunks).
+    /// graph fits: about 200 MB per 100,000 chunks).
     #[arg(long, default_value = "1GB")]
     pub maintenance_work_mem: String,
     /// Print one JSON object on stdout instead of text.
