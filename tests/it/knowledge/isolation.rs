@@ -5,7 +5,7 @@ use support_agent::knowledge::store;
 use support_agent::{Db, StoreError, Tenant};
 use uuid::Uuid;
 
-use super::support::{ingest, write};
+use super::support::folder;
 use crate::common::{TestDb, new_tenant};
 
 async fn exec_as(db: &Db, tenant: &Tenant, sql: String) -> Result<u64, String> {
@@ -30,14 +30,8 @@ async fn documents_and_chunks_of_another_tenant_cannot_be_read_changed_or_refere
         new_tenant(&t.db, "Acme").await,
         new_tenant(&t.db, "Bolt").await,
     );
-    let (da, db_) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    write(da.path(), "a.md", "# A\n\nA's document.");
-    write(db_.path(), "b.md", "# B\n\nB's secret document.");
-    ingest(&t.db, &a, &[da.path()], false).await;
-    ingest(&t.db, &b, &[db_.path()], false).await;
+    let _da = folder(&t.db, &a, &[("a.md", "# A\n\nA's document.")]).await;
+    let _db = folder(&t.db, &b, &[("b.md", "# B\n\nB's secret document.")]).await;
     let b_doc: Uuid = sqlx::query_scalar("SELECT id FROM documents WHERE user_id = $1")
         .bind(b.id())
         .fetch_one(&t.owner)

@@ -6,7 +6,7 @@ use support_agent::knowledge::store::{self, SearchQuery};
 use support_agent::knowledge::{SearchSettings, search};
 use support_agent::{Db, Tenant};
 
-use super::support::{WordHashEmbedder, ingest, word_hash, write};
+use super::support::{WordHashEmbedder, folder, word_hash};
 use crate::cli::run;
 use crate::common::{TestDb, new_tenant};
 
@@ -14,20 +14,22 @@ const MODEL: &str = "test-word-hash";
 
 /// Writes `n` small articles about refunds and parcels to a folder and ingests them.
 async fn articles(t: &TestDb, tenant: &Tenant, n: usize, extra: &str) {
-    let dir = tempfile::tempdir().expect("dir");
-    for i in 0..n {
-        write(
-            dir.path(),
-            &format!("a{i}.md"),
-            format!(
+    let files: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let text = format!(
                 "# Article {i}\n\nRefund number {i} reaches the card in {} days. Parcel {i} \
                  ships from warehouse {}. {extra}",
                 i % 7 + 1,
                 i % 3
-            ),
-        );
-    }
-    ingest(&t.db, tenant, &[dir.path()], false).await;
+            );
+            (format!("a{i}.md"), text)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    folder(&t.db, tenant, &files).await;
 }
 
 async fn hits(db: &Db, tenant: &Tenant, query: &str, exact_max_chunks: i64) -> Vec<String> {

@@ -9,7 +9,7 @@ use support_agent::knowledge::{SearchSettings, reembed, search};
 use support_agent::tools::{Caller, Ctx, SearchKnowledgeArgs, ToolError, search_knowledge};
 use support_agent::{Db, Tenant};
 
-use super::support::{WordHashEmbedder, hash_embedder, ingest, word_hash, write};
+use super::support::{WordHashEmbedder, folder, hash_embedder, ingest, word_hash, write};
 use crate::common::{TestDb, new_tenant};
 
 /// Writes one document of `vectors.len()` chunks for `tenant`, embedded by `model`.
@@ -57,22 +57,21 @@ async fn a_tenant_never_finds_another_tenants_chunks_even_an_exact_match() {
         new_tenant(&t.db, "Acme").await,
         new_tenant(&t.db, "Bolt").await,
     );
-    let (da, db_) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    write(
-        da.path(),
-        "a.md",
-        "# Shipping\n\nWe ship worldwide within two days.",
-    );
-    write(
-        db_.path(),
-        "b.md",
-        "# Secret\n\nThe secret refund override code is ZX-99.",
-    );
-    ingest(&t.db, &a, &[da.path()], false).await;
-    ingest(&t.db, &b, &[db_.path()], false).await;
+    let _da = folder(
+        &t.db,
+        &a,
+        &[("a.md", "# Shipping\n\nWe ship worldwide within two days.")],
+    )
+    .await;
+    let _db = folder(
+        &t.db,
+        &b,
+        &[(
+            "b.md",
+            "# Secret\n\nThe secret refund override code is ZX-99.",
+        )],
+    )
+    .await;
     let query = "The secret refund override code is ZX-99.";
     for exact_max_chunks in [10_000, 0] {
         let settings = SearchSettings {
@@ -445,28 +444,26 @@ async fn bm25_statistics_kept_at_every_write_equal_a_recount_of_the_chunks() {
         new_tenant(&t.db, "Acme").await,
         new_tenant(&t.db, "Bolt").await,
     );
-    let (da, db_) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    write(
-        da.path(),
-        "refunds.md",
-        "# Refunds\n\nA refund takes five days. Refunds of refunds.",
-    );
-    write(
-        da.path(),
-        "codes.md",
-        "# Codes\n\nThe override code ZX-99 unlocks a refund.",
-    );
-    write(
-        da.path(),
-        "plans.md",
-        "# Plans\n\n## Pro\n\nThe Pro plan.\n\n## Team\n\nThe Team plan.",
-    );
-    write(db_.path(), "b.md", "# Bolt\n\nBolt's own refund words.");
-    ingest(&t.db, &a, &[da.path()], false).await;
-    ingest(&t.db, &b, &[db_.path()], false).await;
+    let da = folder(
+        &t.db,
+        &a,
+        &[
+            (
+                "refunds.md",
+                "# Refunds\n\nA refund takes five days. Refunds of refunds.",
+            ),
+            (
+                "codes.md",
+                "# Codes\n\nThe override code ZX-99 unlocks a refund.",
+            ),
+            (
+                "plans.md",
+                "# Plans\n\n## Pro\n\nThe Pro plan.\n\n## Team\n\nThe Team plan.",
+            ),
+        ],
+    )
+    .await;
+    let _db = folder(&t.db, &b, &[("b.md", "# Bolt\n\nBolt's own refund words.")]).await;
     let b_before = stored_and_recounted(&t.db, &b).await;
     assert_eq!(b_before.0, b_before.1);
 
@@ -544,27 +541,24 @@ async fn the_statistics_migration_counts_the_chunks_already_written() {
         new_tenant(&t.db, "Acme").await,
         new_tenant(&t.db, "Bolt").await,
     );
-    let (da, db_) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    write(
-        da.path(),
-        "refunds.md",
-        "# Refunds\n\nA refund takes five days.",
-    );
-    write(
-        da.path(),
-        "codes.md",
-        "# Codes\n\nThe override code ZX-99 unlocks a refund.",
-    );
-    write(
-        db_.path(),
-        "b.md",
-        "# Bolt\n\nBolt's own refund words, refund again.",
-    );
-    ingest(&t.db, &a, &[da.path()], false).await;
-    ingest(&t.db, &b, &[db_.path()], false).await;
+    let da = folder(
+        &t.db,
+        &a,
+        &[
+            ("refunds.md", "# Refunds\n\nA refund takes five days."),
+            (
+                "codes.md",
+                "# Codes\n\nThe override code ZX-99 unlocks a refund.",
+            ),
+        ],
+    )
+    .await;
+    let _db = folder(
+        &t.db,
+        &b,
+        &[("b.md", "# Bolt\n\nBolt's own refund words, refund again.")],
+    )
+    .await;
     let kept = (
         stored_and_recounted(&t.db, &a).await.0,
         stored_and_recounted(&t.db, &b).await.0,

@@ -71,6 +71,17 @@ pub async fn ingest(db: &Db, tenant: &Tenant, paths: &[&Path], prune: bool) -> I
     .expect("ingest")
 }
 
+/// A folder of `files` (name, content) ingested for `tenant`; kept while the returned handle
+/// lives, so that a test can change it and ingest it again.
+pub async fn folder(db: &Db, tenant: &Tenant, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    for (name, content) in files {
+        write(dir.path(), name, content);
+    }
+    ingest(db, tenant, &[dir.path()], false).await;
+    dir
+}
+
 pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);
     if let Some(parent) = path.parent() {
