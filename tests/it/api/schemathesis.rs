@@ -76,8 +76,12 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_contract()
                 "5",
                 "--seed",
                 "20261202",
+                // One worker: with two, the tool's threads race in CPython 3.11's `ast.parse`
+                // (hypothesis describing a filter), which fails the run now and then with
+                // "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905),
+                // a fault of the tool, not of the server.
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
             ])
             .output()
