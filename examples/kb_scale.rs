@@ -118,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
         "documents_pkey",
         "chunk_terms",
         "chunk_terms_pkey",
+        "chunk_postings_pkey",
     ];
     warm.extend(own.iter().map(String::as_str));
     prewarm(&args, &warm).await?;

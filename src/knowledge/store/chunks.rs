@@ -106,8 +106,10 @@ pub async fn set_embeddings(
 ) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
     // BM25's statistics move with the chunks from their model to `model`.
+    // And so do their postings: out under the old model here, in under the new one below.
     let moved = super::terms::lock_and_count(tx, super::terms::Of::Chunks(ids)).await?;
     super::terms::apply(tx, &moved.moved_to(model), &moved).await?;
+    super::terms::remove_postings(tx, super::terms::Of::Chunks(ids)).await?;
     let vectors: Vec<Vector> = vectors.iter().map(|v| Vector::from(v.clone())).collect();
     let done = sqlx::query(
         // language=PostgreSQL
@@ -122,6 +124,7 @@ pub async fn set_embeddings(
     .bind(&vectors)
     .execute(tx.conn())
     .await?;
+    super::terms::add_postings(tx, super::terms::Of::Chunks(ids)).await?;
     Ok(done.rows_affected())
 }
 

@@ -7,7 +7,8 @@
 //! while an index builds; a build that failed half-way leaves an invalid index, which the next run
 //! drops and builds again. The search uses them through custom plans (the tenant id a constant
 //! that proves the index's predicate), and the full-text one through `knowledge_text_matches`
-//! (migration 20261219000010), only when the tenant has it (`text_index_name`).
+//! (migration 20261219000010), only when the tenant has it (`text_index_name`), for the `ts_rank`
+//! ranking: BM25, the default, reads the tenant's postings (`chunk_postings`) instead.
 
 use std::time::Instant;
 
@@ -23,7 +24,7 @@ use crate::StoreError;
 pub enum IndexKind {
     /// Nearest neighbours by cosine distance (the vector ranking).
     Hnsw,
-    /// The words of `tsv` (the full-text ranking, through `knowledge_text_matches`).
+    /// The words of `tsv` (the `ts_rank` ranking, through `knowledge_text_matches`).
     Gin,
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 pub use chunks::{StaleChunk, chunk_count, set_embeddings, stale_chunks};
 pub use search::{Aggregate, Fusion, Ranking, SearchQuery, TextRanking, explain, passages, search};
-pub use terms::{recount as recount_terms, stored as stored_terms};
+pub use terms::{Posting, recount as recount_terms, stored as stored_terms, stored_postings};
 
 use super::Document;
 use crate::{StoreError, TenantTx};
@@ -86,6 +86,7 @@ pub async fn put_document(tx: &mut TenantTx, doc: &NewDocument<'_>) -> Result<Wr
     let mut replaced = terms::Counts::default();
     if !inserted {
         replaced = terms::count(tx, terms::Of::Documents(&[id])).await?;
+        terms::remove_postings(tx, terms::Of::Documents(&[id])).await?;
         sqlx::query("DELETE FROM chunks WHERE user_id = $1 AND document_id = $2")
             .bind(user_id)
             .bind(id)
@@ -95,6 +96,7 @@ pub async fn put_document(tx: &mut TenantTx, doc: &NewDocument<'_>) -> Result<Wr
     chunks::insert(tx, id, doc).await?;
     let written = terms::count(tx, terms::Of::Documents(&[id])).await?;
     terms::apply(tx, &written, &replaced).await?;
+    terms::add_postings(tx, terms::Of::Documents(&[id])).await?;
     Ok(if inserted {
         Written::Added
     } else {
@@ -121,6 +123,7 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
     let user_id = tx.user_id();
     let gone = terms::lock_and_count(tx, terms::Of::Documents(&[id])).await?;
     terms::apply(tx, &terms::Counts::default(), &gone).await?;
+    terms::remove_postings(tx, terms::Of::Documents(&[id])).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND id = $2")
         .bind(user_id)
         .bind(id)
@@ -137,6 +140,7 @@ pub async fn delete_sources(tx: &mut TenantTx, sources: &[String]) -> Result<u64
     let user_id = tx.user_id();
     let gone = terms::lock_and_count(tx, terms::Of::DocumentSources(sources)).await?;
     terms::apply(tx, &terms::Counts::default(), &gone).await?;
+    terms::remove_postings(tx, terms::Of::DocumentSources(sources)).await?;
     let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND source = ANY($2)")
         .bind(user_id)
         .bind(sources)

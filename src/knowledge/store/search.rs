@@ -88,12 +88,14 @@ pub struct SearchQuery<'a> {
 // $1 user_id, $2 model, $3 query vector, $4 query text, $5 candidates per ranking,
 // $6 vector weight, $7 text weight, $8 RRF k, $9 limit, $10 title weight, $11 agreement.
 //
-// The full-text ranking cannot use the GIN index on `tsv` for the service role: under forced
+// BM25 (the default full-text ranking) reads its statistics and postings, kept at ingestion, and
+// never the chunks it ranks, but for its best ones' documents. `ts_rank` reads the matching
+// chunks themselves. It cannot use the GIN index on `tsv` for the service role: under forced
 // row-level security `@@` (ts_match_vq, not LEAKPROOF) may not run before the policy's check, so
 // the planner reads the tenant's rows through `chunks_user_id_embed_model_idx` instead (see
-// BENCHMARKS-knowledge.md) and matches each; BM25's statistics are read, not counted. A tenant
-// with a GIN index of its own (`support-agent knowledge index`, store/indexes.rs) has its
-// matches answered by that index through `knowledge_text_matches` instead (`MATCHES_INDEX`).
+// BENCHMARKS-knowledge.md) and matches each. A tenant with a GIN index of its own (`support-agent
+// knowledge index`, store/indexes.rs) has its matches answered by that index through
+// `knowledge_text_matches` instead (`MATCHES_INDEX`).
 //
 // A ranking whose weight is 0 is not computed (`$6 > 0`, `$7 > 0` fold to a constant false).
 //
@@ -122,20 +124,17 @@ const FTS_TS_RANK: &str = "tsq AS MATERIALIZED (SELECT {tsq} AS q WHERE $7 > 0),
 const TSQUERY: &str =
     "nullif(replace(plainto_tsquery('english', $4)::text, ' & ', ' | '), '')::tsquery";
 
-/// BM25 over the tenant's chunks. `terms`: the query's lexemes (stemmed, stop words dropped)
-/// and their OR. `n`: the tenant's chunk count and average length, and `idf`: each query word's
-/// IDF from its document frequency, both kept at ingestion (`chunk_stats`, `chunk_terms`:
-/// store/terms.rs).
-/// `scan`: the chunks that match, each one's vector cut down to the query's lexemes (`{cut}`).
-/// `tf`: per chunk and word, the occurrences (`{tf}`). IDF = ln(1 + (N − df + 0.5) / (df + 0.5)),
-/// with df kept within 1..N (a word without a count, which only a chunk written round the store
-/// can have, counts as df 1); the length is the number of distinct lexemes, against the tenant's
-/// average.
+/// BM25 over the tenant's chunks. `terms`: the query's lexemes (stemmed, stop words dropped).
+/// `n`: the tenant's chunk count and average length, and `idf`: each query word's IDF from its
+/// document frequency, both kept at ingestion (`chunk_stats`, `chunk_terms`: store/terms.rs).
+/// `fts`: the chunks that hold a query word, scored from their postings (`chunk_postings`, kept
+/// at ingestion too: one index-only range scan of its primary key per word, never a visit to the
+/// chunks), the `$5` best of them then given their documents. IDF = ln(1 + (N − df + 0.5) /
+/// (df + 0.5)), with df kept within 1..N (a word without a count, which only a chunk written
+/// round the store can have, counts as df 1); tf is the word's occurrences (`{tf}`); the length
+/// is the number of distinct lexemes, against the tenant's average.
 const FTS_BM25: &str = "terms AS MATERIALIZED ( \
-    SELECT array_agg(lexeme) AS lexemes, \
-           string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', \
-                      ' | ')::tsquery AS query \
-    FROM unnest(to_tsvector('english', $4)) WHERE $7 > 0), \
+    SELECT array_agg(lexeme) AS lexemes FROM unnest(to_tsvector('english', $4)) WHERE $7 > 0), \
  n AS MATERIALIZED ( \
     SELECT greatest(coalesce(max(chunks), 0), 1)::float8 AS n, \
            greatest(coalesce(max(lexemes)::float8 / greatest(max(chunks), 1), 1), 1) AS avglen \
@@ -146,40 +145,30 @@ const FTS_BM25: &str = "terms AS MATERIALIZED ( \
          CROSS JOIN LATERAL (SELECT least(greatest(d.df, 1)::float8, n.n) AS df) w \
     WHERE d.user_id = $1 AND d.embed_model = $2 \
       AND d.lexeme = ANY ((SELECT lexemes FROM terms)::text[])), \
- scan AS MATERIALIZED ( \
-    SELECT c.id, c.document_id, length(c.tsv) AS len, {cut} AS hit \
-    FROM {matches}), \
- tf AS ( \
-    SELECT s.id, s.document_id, s.len, u.lexeme, {tf} AS tf \
-    FROM scan s, unnest(s.hit) u), \
  fts AS MATERIALIZED ( \
-    SELECT tf.id, tf.document_id, \
-           sum(coalesce(idf.idf, ln(1 + (n.n - 0.5) / 1.5)) * tf.tf * 2.2 \
-               / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / n.avglen))) AS score \
-    FROM tf CROSS JOIN n LEFT JOIN idf USING (lexeme) \
-    GROUP BY tf.id, tf.document_id ORDER BY score DESC, tf.id LIMIT $5)";
-/// The full-text ranking's matching chunks `c` (id, document_id, tsv) beside the query's CTE
-/// `t` (`{cte}`, its tsquery `t.{query}`): the tenant's rows, each tested with `@@` after the
-/// policy's check (see the note above `HNSW_ORDER`)...
-const MATCHES_SCAN: &str = "chunks c, {cte} t \
-    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.{query}";
+    SELECT b.id, c.document_id, b.score FROM ( \
+        SELECT p.chunk_id AS id, \
+               sum(coalesce(idf.idf, ln(1 + (n.n - 0.5) / 1.5)) * {tf} * 2.2 \
+                   / ({tf} + 1.2 * (0.25 + 0.75 * p.len / n.avglen))) AS score \
+        FROM chunk_postings p CROSS JOIN n LEFT JOIN idf USING (lexeme) \
+        WHERE p.user_id = $1 AND p.embed_model = $2 AND $7 > 0 \
+          AND p.lexeme = ANY ((SELECT lexemes FROM terms)::text[]) \
+        GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT $5) b \
+    JOIN chunks c ON c.user_id = $1 AND c.id = b.id)";
+/// A word of the title or headings counts once, as any other...
+const TF_FLAT: &str = "p.tf";
+/// ...or `$10` times.
+const TF_WEIGHTED: &str = "(p.tf + ($10::float8 - 1) * p.tf_title)";
+/// `ts_rank`'s matching chunks `c` (id, document_id, tsv) beside the query's CTE `t`: the
+/// tenant's rows, each tested with `@@` after the policy's check (see the note above
+/// `HNSW_ORDER`)...
+const MATCHES_SCAN: &str = "chunks c, tsq t \
+    WHERE c.user_id = $1 AND c.embed_model = $2 AND $7 > 0 AND c.tsv @@ t.q";
 /// ...or, for a tenant with a GIN index of its own (`knowledge index`), the rows that index
 /// answers through `knowledge_text_matches` (migration 20261219000010, which reads the
 /// transaction's own tenant), each visited once. The chunks the search returns are read again
 /// as the service role, under the policies, by the final SELECT.
-const MATCHES_INDEX: &str = "{cte} t, knowledge_text_matches(t.{query}, $2) c WHERE $7 > 0";
-
-/// The cut for a title weight of 1: the query's lexemes re-weighted C, which no stored position
-/// has (the store writes titles and headings A and text B: chunks.rs), and only the C lexemes
-/// kept — one copy of the vector instead of two `ts_delete`s (BENCHMARKS-knowledge.md).
-const CUT_FLAT: &str = "ts_filter(setweight(c.tsv, 'C', t.lexemes), '{c}')";
-const TF_FLAT: &str = "cardinality(u.positions)";
-/// The cut for any other title weight, which keeps the weights: what is not a query word
-/// deleted, then that.
-const CUT_WEIGHTED: &str = "ts_delete(c.tsv, tsvector_to_array(ts_delete(c.tsv, t.lexemes)))";
-/// Words of the title or headings (weight A) count `$10` times.
-const TF_WEIGHTED: &str = "cardinality(u.positions) \
-    + ($10::float8 - 1) * coalesce(cardinality(array_positions(u.weights, 'A')), 0)";
+const MATCHES_INDEX: &str = "tsq t, knowledge_text_matches(t.q, $2) c WHERE $7 > 0";
 
 /// The two rankings by chunk: (key, score, rank).
 const KEYS_CHUNKS: &str = "v AS (SELECT id AS key, score, \
@@ -254,28 +243,18 @@ const SELECT: &str = "SELECT c.id AS chunk_id, c.document_id, d.title, d.source,
 /// The statement for `ranking` on the exact or the HNSW path.
 fn statement(ranking: &Ranking, path: Path) -> String {
     let vec = VEC.replace("{order}", if path.exact { EXACT_ORDER } else { HNSW_ORDER });
-    let fts = match ranking.text_ranking {
-        TextRanking::TsRank => FTS_TS_RANK.replace("{tsq}", TSQUERY),
-        TextRanking::Bm25 if ranking.title_weight == 1.0 => {
-            FTS_BM25.replace("{cut}", CUT_FLAT).replace("{tf}", TF_FLAT)
-        }
-        TextRanking::Bm25 => FTS_BM25
-            .replace("{cut}", CUT_WEIGHTED)
-            .replace("{tf}", TF_WEIGHTED),
-    };
-    let (cte, query) = match ranking.text_ranking {
-        TextRanking::TsRank => ("tsq", "q"),
-        TextRanking::Bm25 => ("terms", "query"),
-    };
     let matches = if path.text_index {
         MATCHES_INDEX
     } else {
         MATCHES_SCAN
     };
-    let fts = fts.replace(
-        "{matches}",
-        &matches.replace("{cte}", cte).replace("{query}", query),
-    );
+    let fts = match ranking.text_ranking {
+        TextRanking::TsRank => FTS_TS_RANK
+            .replace("{tsq}", TSQUERY)
+            .replace("{matches}", matches),
+        TextRanking::Bm25 if ranking.title_weight == 1.0 => FTS_BM25.replace("{tf}", TF_FLAT),
+        TextRanking::Bm25 => FTS_BM25.replace("{tf}", TF_WEIGHTED),
+    };
     let keys = match ranking.aggregate {
         Aggregate::Chunks => KEYS_CHUNKS,
         Aggregate::DocumentMax => KEYS_DOC_MAX,
@@ -344,7 +323,7 @@ struct Path {
     /// `exact_max_chunks`); otherwise it walks an HNSW index (the tenant's own, when `knowledge
     /// index` built one, chosen by the planner with the tenant id a constant).
     exact: bool,
-    /// The tenant has a valid GIN index of its own: the full-text match goes through it.
+    /// The tenant has a valid GIN index of its own: `ts_rank`'s match goes through it.
     text_index: bool,
 }
 

@@ -1,6 +1,8 @@
-//! The one place that writes `chunk_stats` and `chunk_terms`: BM25's statistics of a tenant's
-//! chunks, per embedding model (migration 20261218000010_chunk_term_statistics.sql), kept in the
-//! transactions that write the chunks so that a search reads them instead of counting them.
+//! The one place that writes `chunk_stats`, `chunk_terms` and `chunk_postings`: BM25's
+//! statistics of a tenant's chunks per embedding model (migration
+//! 20261218000010_chunk_term_statistics.sql) and its postings, one row per chunk and lexeme
+//! (20261220000010_chunk_postings.sql), kept in the transactions that write the chunks so that a
+//! search reads them instead of counting them or visiting the chunks.
 
 use uuid::Uuid;
 
@@ -76,18 +78,23 @@ async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The figures of the tenant's chunks that `of` selects, as stored now.
-pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, StoreError> {
-    let user_id = tx.user_id();
-    // The chunks selected: each variant binds one uuid[] or text[] as $2.
-    let selected = match of {
+/// The condition on `chunks c` that selects what `of` names; each variant binds one uuid[] or
+/// text[] as `$2` (the tenant is `$1`).
+fn selected(of: Of<'_>) -> &'static str {
+    match of {
         Of::Documents(_) => "c.document_id = ANY($2)",
         Of::DocumentSources(_) => {
             "c.document_id IN (SELECT d.id FROM documents d \
                                WHERE d.user_id = $1 AND d.source = ANY($2))"
         }
         Of::Chunks(_) => "c.id = ANY($2)",
-    };
+    }
+}
+
+/// The figures of the tenant's chunks that `of` selects, as stored now.
+pub(super) async fn count(tx: &mut TenantTx, of: Of<'_>) -> Result<Counts, StoreError> {
+    let user_id = tx.user_id();
+    let selected = selected(of);
     // One row per model with lexeme NULL (chunks, lengths), one per model and lexeme (df).
     let sql = format!(
         "SELECT c.embed_model, NULL::text AS lexeme, count(*)::int8, sum(length(c.tsv))::int8 \
@@ -180,11 +187,62 @@ pub(super) async fn apply(
     Ok(())
 }
 
-/// Rewrites the tenant's figures from its chunks: for chunks written by other means than the
-/// store (a bulk copy, a restore) and to drop the rows of lexemes no chunk has any more.
+/// What a posting holds, read from the chunk `c` and one lexeme `u` of its `unnest(c.tsv)`:
+/// (user, model, lexeme, chunk, occurrences, occurrences in the title or headings, the chunk's
+/// length). A lexeme without positions (a stripped vector, which only a chunk written round the
+/// store can have) occurs once.
+const POSTING: &str = "c.user_id, c.embed_model, u.lexeme, c.id, \
+    coalesce(cardinality(u.positions), 1), \
+    coalesce(cardinality(array_positions(u.weights, 'A')), 0), length(c.tsv)";
+
+/// The statement that writes the postings of the tenant's (`$1`) chunks `c` that `selected`
+/// selects. RETURNING: see `apply` (its rows are discarded as they arrive).
+fn insert_postings(selected: &str) -> String {
+    format!(
+        "INSERT INTO chunk_postings \
+             (user_id, embed_model, lexeme, chunk_id, tf, tf_title, len) \
+         SELECT {POSTING} FROM chunks c, unnest(c.tsv) AS u \
+         WHERE c.user_id = $1 AND {selected} ORDER BY 2, 3, 4 RETURNING 1"
+    )
+}
+
+/// Writes the postings of the chunks `of` selects, once they are written or re-embedded.
+pub(super) async fn add_postings(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let query = sqlx::query(sqlx::AssertSqlSafe(insert_postings(selected(of)))).bind(user_id);
+    bind_of!(query, of).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// Deletes the postings of the chunks `of` selects, before they are deleted, replaced or
+/// re-embedded: each found by its key (model, lexeme, chunk), read from the chunk itself.
+pub(super) async fn remove_postings(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError> {
+    let user_id = tx.user_id();
+    let sql = format!(
+        "DELETE FROM chunk_postings p \
+         USING chunks c, unnest(tsvector_to_array(c.tsv)) AS l (lexeme) \
+         WHERE c.user_id = $1 AND {} AND p.user_id = $1 AND p.embed_model = c.embed_model \
+           AND p.lexeme = l.lexeme AND p.chunk_id = c.id",
+        selected(of)
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+    bind_of!(query, of).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// Rewrites the tenant's figures and postings from its chunks: for chunks written by other means
+/// than the store (a bulk copy, a restore) and to drop the rows of lexemes no chunk has any more.
 /// Returns how many chunks it counted.
 pub async fn recount(tx: &mut TenantTx) -> Result<i64, StoreError> {
     let user_id = tx.user_id();
+    sqlx::query("DELETE FROM chunk_postings WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(insert_postings("true")))
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
     sqlx::query("DELETE FROM chunk_terms WHERE user_id = $1")
         .bind(user_id)
         .execute(tx.conn())
@@ -231,6 +289,23 @@ pub async fn stored(
          SELECT embed_model, lexeme, df, 0::int8 FROM chunk_terms \
          WHERE user_id = $1 AND df <> 0 \
          ORDER BY 1, 2 NULLS FIRST",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
+/// One posting as stored: (model, lexeme, chunk, tf, tf_title, len).
+pub type Posting = (String, String, Uuid, i32, i32, i32);
+
+/// The tenant's postings as stored, sorted, for tests and operators.
+pub async fn stored_postings(tx: &mut TenantTx) -> Result<Vec<Posting>, StoreError> {
+    let user_id = tx.user_id();
+    let rows = sqlx::query_as(
+        // language=PostgreSQL
+        "SELECT embed_model, lexeme, chunk_id, tf, tf_title, len FROM chunk_postings \
+         WHERE user_id = $1 ORDER BY 1, 2, 3",
     )
     .bind(user_id)
     .fetch_all(tx.conn())

@@ -39,7 +39,13 @@ async fn documents_and_chunks_of_another_tenant_cannot_be_read_changed_or_refere
         .expect("b's document");
     let b_id = b.id();
 
-    for table in ["documents", "chunks", "chunk_stats", "chunk_terms"] {
+    for table in [
+        "documents",
+        "chunks",
+        "chunk_stats",
+        "chunk_terms",
+        "chunk_postings",
+    ] {
         let sql = format!("SELECT count(*) FROM {table} WHERE user_id = '{b_id}'");
         let mut tx = t.db.begin(&a).await.expect("begin");
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))

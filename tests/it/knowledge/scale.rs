@@ -1,8 +1,9 @@
 //! Large tenants (issue 20): `support-agent knowledge index` builds a tenant's own HNSW and GIN
 //! indexes, the search uses them with the same results, and the full-text index, reached through
-//! the definer function `knowledge_text_matches`, never answers for another tenant.
+//! the definer function `knowledge_text_matches` (for `ts_rank`), never answers for another
+//! tenant; BM25, the default, reads the tenant's postings instead.
 
-use support_agent::knowledge::store::{self, SearchQuery};
+use support_agent::knowledge::store::{self, SearchQuery, TextRanking};
 use support_agent::knowledge::{SearchSettings, search};
 use support_agent::{Db, Tenant};
 
@@ -32,9 +33,16 @@ async fn articles(t: &TestDb, tenant: &Tenant, n: usize, extra: &str) {
     folder(&t.db, tenant, &files).await;
 }
 
-async fn hits(db: &Db, tenant: &Tenant, query: &str, exact_max_chunks: i64) -> Vec<String> {
+async fn hits(
+    db: &Db,
+    tenant: &Tenant,
+    query: &str,
+    exact_max_chunks: i64,
+    text_ranking: TextRanking,
+) -> Vec<String> {
     let settings = SearchSettings {
         kb_exact_max_chunks: exact_max_chunks,
+        kb_text_ranking: text_ranking,
         ..Default::default()
     };
     search(db, &WordHashEmbedder, &settings, tenant, query, 10)
@@ -45,10 +53,20 @@ async fn hits(db: &Db, tenant: &Tenant, query: &str, exact_max_chunks: i64) -> V
         .collect()
 }
 
-/// The plan of the default search for `tenant`, on the exact path or (0) the HNSW path.
-async fn plan(db: &Db, tenant: &Tenant, query: &str, exact_max_chunks: i64) -> String {
+/// The plan of the default search (with `text_ranking`) for `tenant`, on the exact path or (0)
+/// the HNSW path.
+async fn plan(
+    db: &Db,
+    tenant: &Tenant,
+    query: &str,
+    exact_max_chunks: i64,
+    text_ranking: TextRanking,
+) -> String {
     let v = word_hash(query);
-    let settings = SearchSettings::default();
+    let settings = SearchSettings {
+        kb_text_ranking: text_ranking,
+        ..Default::default()
+    };
     let q = SearchQuery {
         text: query,
         embedding: &v,
@@ -86,14 +104,20 @@ async fn knowledge_index_builds_a_large_tenants_own_indexes_and_the_search_keeps
     articles(&t, &big, 12, "").await;
     articles(&t, &small, 3, "").await;
     let query = "refund to my card for parcel 5";
+    let rankings = [TextRanking::Bm25, TextRanking::TsRank];
     let mut before = Vec::new();
     for path in [10_000, 0] {
-        before.push(hits(&t.db, &big, query, path).await);
-        assert!(
-            !plan(&t.db, &big, query, path)
-                .await
-                .contains("knowledge_text_matches")
-        );
+        for ranking in rankings {
+            before.push(hits(&t.db, &big, query, path, ranking).await);
+            let p = plan(&t.db, &big, query, path, ranking).await;
+            assert!(!p.contains("knowledge_text_matches"), "{p}");
+            // BM25 reads the postings, never the chunks' text, whatever indexes exist.
+            assert_eq!(
+                p.contains("chunk_postings"),
+                ranking == TextRanking::Bm25,
+                "{p}"
+            );
+        }
     }
 
     let out = tokio::task::block_in_place(|| {
@@ -129,20 +153,34 @@ async fn knowledge_index_builds_a_large_tenants_own_indexes_and_the_search_keeps
         );
     }
 
-    // The same results on both paths; the full-text match now goes through the tenant's index.
-    for (i, path) in [10_000, 0].into_iter().enumerate() {
-        assert_eq!(
-            hits(&t.db, &big, query, path).await,
-            before[i],
-            "path {path}"
-        );
-        let p = plan(&t.db, &big, query, path).await;
-        assert!(p.contains("knowledge_text_matches"), "{p}");
-        assert!(
-            !plan(&t.db, &small, query, path)
-                .await
-                .contains("knowledge_text_matches")
-        );
+    // The same results on both paths and with both rankings; `ts_rank`'s full-text match now
+    // goes through the tenant's index, BM25 still reads the postings.
+    let mut i = 0;
+    for path in [10_000, 0] {
+        for ranking in rankings {
+            assert_eq!(
+                hits(&t.db, &big, query, path, ranking).await,
+                before[i],
+                "path {path}, {ranking:?}"
+            );
+            i += 1;
+            let p = plan(&t.db, &big, query, path, ranking).await;
+            assert_eq!(
+                p.contains("knowledge_text_matches"),
+                ranking == TextRanking::TsRank,
+                "{p}"
+            );
+            assert_eq!(
+                p.contains("chunk_postings"),
+                ranking == TextRanking::Bm25,
+                "{p}"
+            );
+            assert!(
+                !plan(&t.db, &small, query, path, ranking)
+                    .await
+                    .contains("knowledge_text_matches")
+            );
+        }
     }
 
     // Again: nothing to do. A tenant that drops below the threshold keeps its indexes unless
@@ -181,7 +219,9 @@ async fn knowledge_index_builds_a_large_tenants_own_indexes_and_the_search_keeps
         .collect();
     assert_eq!(actions, ["dropped", "dropped"], "{pruned}");
     assert!(index_names(&t).await.is_empty());
-    assert_eq!(hits(&t.db, &big, query, 0).await, before[1]);
+    for (i, ranking) in rankings.into_iter().enumerate() {
+        assert_eq!(hits(&t.db, &big, query, 0, ranking).await, before[2 + i]);
+    }
 }
 
 #[tokio::test]
@@ -233,11 +273,16 @@ async fn a_tenants_own_text_index_never_answers_for_another_tenant() {
         "{out}"
     );
 
-    // Through the search, on both paths: B's word finds B's chunks for B and nothing of B's for A.
-    for path in [10_000, 0] {
+    // Through the search, on both paths and with both rankings (BM25 through the postings,
+    // `ts_rank` through the function): B's word finds B's chunks for B and nothing of B's for A.
+    for (path, text_ranking) in [10_000, 0]
+        .into_iter()
+        .flat_map(|p| [(p, TextRanking::Bm25), (p, TextRanking::TsRank)])
+    {
         let settings = SearchSettings {
             kb_exact_max_chunks: path,
             kb_vector_weight: 0.0,
+            kb_text_ranking: text_ranking,
             ..Default::default()
         };
         let for_a = search(&t.db, &WordHashEmbedder, &settings, &a, "zebraquartz", 10)
@@ -306,7 +351,7 @@ async fn the_text_matches_migration_applies_to_a_populated_database() {
     let t = TestDb::new().await;
     let a = new_tenant(&t.db, "Acme").await;
     articles(&t, &a, 3, "").await;
-    let before = hits(&t.db, &a, "refund parcel", 0).await;
+    let before = hits(&t.db, &a, "refund parcel", 0, TextRanking::TsRank).await;
     sqlx::raw_sql(
         "DROP FUNCTION knowledge_text_matches(tsquery, text); \
          DELETE FROM _sqlx_migrations WHERE version = 20261219000010",
@@ -325,5 +370,8 @@ async fn the_text_matches_migration_applies_to_a_populated_database() {
     .expect("the service role may call it");
     tx.rollback().await.expect("rollback");
     assert_eq!(n, 3);
-    assert_eq!(hits(&t.db, &a, "refund parcel", 0).await, before);
+    assert_eq!(
+        hits(&t.db, &a, "refund parcel", 0, TextRanking::TsRank).await,
+        before
+    );
 }

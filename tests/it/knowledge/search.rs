@@ -420,19 +420,26 @@ async fn every_ranking_variant_runs_on_both_paths() {
     }
 }
 
-/// The tenant's BM25 statistics as stored, and as a recount from its chunks finds them (the
-/// recount rolled back).
-async fn stored_and_recounted(
-    db: &Db,
-    tenant: &Tenant,
-) -> (
-    Vec<(String, Option<String>, i64, i64)>,
-    Vec<(String, Option<String>, i64, i64)>,
-) {
+/// The tenant's BM25 statistics and postings.
+type Figures = (Vec<(String, Option<String>, i64, i64)>, Vec<store::Posting>);
+
+/// The tenant's BM25 statistics and postings as stored, and as a recount from its chunks finds
+/// them (the recount rolled back).
+async fn stored_and_recounted(db: &Db, tenant: &Tenant) -> (Figures, Figures) {
     let mut tx = db.begin(tenant).await.expect("begin");
-    let stored = store::stored_terms(&mut tx).await.expect("stored");
+    let stored = (
+        store::stored_terms(&mut tx).await.expect("stored"),
+        store::stored_postings(&mut tx)
+            .await
+            .expect("stored postings"),
+    );
     store::recount_terms(&mut tx).await.expect("recount");
-    let recounted = store::stored_terms(&mut tx).await.expect("recounted");
+    let recounted = (
+        store::stored_terms(&mut tx).await.expect("recounted"),
+        store::stored_postings(&mut tx)
+            .await
+            .expect("recounted postings"),
+    );
     tx.rollback().await.expect("rollback");
     (stored, recounted)
 }
@@ -471,9 +478,11 @@ async fn bm25_statistics_kept_at_every_write_equal_a_recount_of_the_chunks() {
         let db = t.db.clone();
         async move {
             let (stored, recounted) = stored_and_recounted(&db, &a).await;
-            assert!(!recounted.is_empty(), "{what}: nothing counted");
-            assert_eq!(stored, recounted, "{what}");
-            stored
+            assert!(!recounted.0.is_empty(), "{what}: nothing counted");
+            assert!(!recounted.1.is_empty(), "{what}: no postings");
+            assert_eq!(stored.0, recounted.0, "{what}: statistics");
+            assert_eq!(stored.1, recounted.1, "{what}: postings");
+            stored.0
         }
     };
     let first = check("first ingestion").await;
@@ -563,10 +572,11 @@ async fn the_statistics_migration_counts_the_chunks_already_written() {
         stored_and_recounted(&t.db, &a).await.0,
         stored_and_recounted(&t.db, &b).await.0,
     );
-    // The database as it was before the migration, chunks and all; then the migration again.
+    // The database as it was before the migrations of the statistics and the postings, chunks
+    // and all; then the migrations again.
     sqlx::raw_sql(
-        "DROP TABLE chunk_terms, chunk_stats; \
-         DELETE FROM _sqlx_migrations WHERE version = 20261218000010",
+        "DROP TABLE chunk_postings, chunk_terms, chunk_stats; \
+         DELETE FROM _sqlx_migrations WHERE version IN (20261218000010, 20261220000010)",
     )
     .execute(&t.owner)
     .await
@@ -574,7 +584,7 @@ async fn the_statistics_migration_counts_the_chunks_already_written() {
     support_agent::db::migrate(&t.owner).await.expect("migrate");
     for (tenant, kept) in [(&a, &kept.0), (&b, &kept.1)] {
         let (stored, recounted) = stored_and_recounted(&t.db, tenant).await;
-        assert!(!stored.is_empty());
+        assert!(!stored.0.is_empty() && !stored.1.is_empty());
         assert_eq!(
             &stored, kept,
             "the migration counted what ingestion had kept"
@@ -664,7 +674,8 @@ async fn concurrent_writers_of_one_tenant_keep_its_statistics_without_deadlockin
     let (stored, recounted) = stored_and_recounted(&t.db, &a).await;
     assert_eq!(stored, recounted);
     assert!(
-        stored.iter().any(|r| r.1.is_none() && r.2 >= 9),
-        "the other writers' 9 documents at least: {stored:?}"
+        stored.0.iter().any(|r| r.1.is_none() && r.2 >= 9),
+        "the other writers' 9 documents at least: {:?}",
+        stored.0
     );
 }
