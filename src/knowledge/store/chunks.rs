@@ -34,8 +34,8 @@ pub(super) async fn insert(
         .collect();
     sqlx::query(
         // language=PostgreSQL
-        // Weights: A for title and headings, B for text, and no position C or D — the search's
-        // BM25 cut marks the query's words C (search.rs, CUT_FLAT).
+        // Weights: A for title and headings (BM25 counts them `title_weight` times: the
+        // postings' tf_title, terms.rs), B for text.
         // RETURNING: on Citus an INSERT … SELECT without it is COPYed into the shard, which
         // row-level security refuses (src/audit/store.rs says more).
         "INSERT INTO chunks (user_id, id, document_id, ordinal, heading_path, text, tsv, \

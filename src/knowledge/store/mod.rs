@@ -136,14 +136,26 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), StoreError> {
 }
 
 /// Deletes the documents with these sources (and their chunks); returns how many.
+///
+/// The documents are found once, then locked, counted, unindexed and deleted by id: a document
+/// with one of these sources that another transaction writes meanwhile is not among them (a
+/// delete by source would take it, its figures and postings left behind).
 pub async fn delete_sources(tx: &mut TenantTx, sources: &[String]) -> Result<u64, StoreError> {
     let user_id = tx.user_id();
-    let gone = terms::lock_and_count(tx, terms::Of::DocumentSources(sources)).await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        // language=PostgreSQL
+        "SELECT id FROM documents WHERE user_id = $1 AND source = ANY($2)",
+    )
+    .bind(user_id)
+    .bind(sources)
+    .fetch_all(tx.conn())
+    .await?;
+    let gone = terms::lock_and_count(tx, terms::Of::Documents(&ids)).await?;
     terms::apply(tx, &terms::Counts::default(), &gone).await?;
-    terms::remove_postings(tx, terms::Of::DocumentSources(sources)).await?;
-    let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND source = ANY($2)")
+    terms::remove_postings(tx, terms::Of::Documents(&ids)).await?;
+    let done = sqlx::query("DELETE FROM documents WHERE user_id = $1 AND id = ANY($2)")
         .bind(user_id)
-        .bind(sources)
+        .bind(&ids)
         .execute(tx.conn())
         .await?;
     Ok(done.rows_affected())

@@ -35,7 +35,6 @@ impl Counts {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Of<'a> {
     Documents(&'a [Uuid]),
-    DocumentSources(&'a [String]),
     Chunks(&'a [Uuid]),
 }
 
@@ -44,7 +43,6 @@ macro_rules! bind_of {
     ($query:expr, $of:expr) => {
         match $of {
             Of::Documents(ids) | Of::Chunks(ids) => $query.bind(ids),
-            Of::DocumentSources(sources) => $query.bind(sources),
         }
     };
 }
@@ -65,7 +63,6 @@ async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError>
     let user_id = tx.user_id();
     let selected = match of {
         Of::Documents(_) => "d.id = ANY($2)",
-        Of::DocumentSources(_) => "d.source = ANY($2)",
         Of::Chunks(_) => {
             "d.id IN (SELECT c.document_id FROM chunks c WHERE c.user_id = $1 AND c.id = ANY($2))"
         }
@@ -78,15 +75,11 @@ async fn lock_documents(tx: &mut TenantTx, of: Of<'_>) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The condition on `chunks c` that selects what `of` names; each variant binds one uuid[] or
-/// text[] as `$2` (the tenant is `$1`).
+/// The condition on `chunks c` that selects what `of` names, its ids bound as `$2` (the tenant
+/// is `$1`).
 fn selected(of: Of<'_>) -> &'static str {
     match of {
         Of::Documents(_) => "c.document_id = ANY($2)",
-        Of::DocumentSources(_) => {
-            "c.document_id IN (SELECT d.id FROM documents d \
-                               WHERE d.user_id = $1 AND d.source = ANY($2))"
-        }
         Of::Chunks(_) => "c.id = ANY($2)",
     }
 }
@@ -232,7 +225,9 @@ pub(super) async fn remove_postings(tx: &mut TenantTx, of: Of<'_>) -> Result<(),
 
 /// Rewrites the tenant's figures and postings from its chunks: for chunks written by other means
 /// than the store (a bulk copy, a restore) and to drop the rows of lexemes no chunk has any more.
-/// Returns how many chunks it counted.
+/// Returns how many chunks it counted. It takes no locks: run it while nothing writes the
+/// tenant's knowledge (a writer that commits between its statements would make it fail on a
+/// duplicate posting, or count that writer's chunks twice or not at all).
 pub async fn recount(tx: &mut TenantTx) -> Result<i64, StoreError> {
     let user_id = tx.user_id();
     sqlx::query("DELETE FROM chunk_postings WHERE user_id = $1")

@@ -679,3 +679,48 @@ async fn concurrent_writers_of_one_tenant_keep_its_statistics_without_deadlockin
         stored.0
     );
 }
+
+#[tokio::test]
+async fn a_title_weight_counts_the_words_of_titles_and_headings_that_many_times() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let _dir = folder(
+        &t.db,
+        &a,
+        &[
+            // "zephyr" in the title (weight A: the document's title and the chunk's heading),
+            // in a long chunk...
+            (
+                "titled.md",
+                "# Zephyr gusts\n\nWind reports for sailors cover gusts, fronts, tides, swell, \
+                 harbours, moorings, charts and the weather at sea.",
+            ),
+            // ...and as often in the text of a short one.
+            (
+                "texted.md",
+                "# Winds\n\nA zephyr is mild; a zephyr is warm.",
+            ),
+        ],
+    )
+    .await;
+    let first = |title_weight: f64| {
+        let db = t.db.clone();
+        async move {
+            let settings = SearchSettings {
+                kb_vector_weight: 0.0,
+                kb_aggregate: support_agent::knowledge::store::Aggregate::Chunks,
+                kb_title_weight: title_weight,
+                ..Default::default()
+            };
+            let hits = search(&db, &WordHashEmbedder, &settings, &a, "zephyr", 2)
+                .await
+                .expect("search");
+            assert_eq!(hits.len(), 2, "{hits:?}");
+            hits[0].source.clone()
+        }
+    };
+    // Counted as often, the word weighs more in the shorter chunk; counted five times as often
+    // in the title, the title wins.
+    assert!(first(1.0).await.ends_with("texted.md"));
+    assert!(first(5.0).await.ends_with("titled.md"));
+}
