@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
+use super::bert::Encoder;
 use super::{EmbedError, EmbedFuture, Embedder};
 
 /// Most texts per forward pass.
@@ -29,7 +30,7 @@ pub struct LocalEmbedder {
 
 struct Inner {
     name: String,
-    model: BertModel,
+    model: Encoder,
     /// Truncates to the window (batches are padded by `embed_encoded`).
     batch_tokenizer: Tokenizer,
     /// Neither truncates nor pads: counts the tokens a chunk would have.
@@ -67,7 +68,7 @@ impl LocalEmbedder {
         let bytes = std::fs::read(&files[2]).map_err(|e| load_err(e.to_string()))?;
         let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &device)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let model = BertModel::load(vb, &config).map_err(|e| load_err(e.to_string()))?;
+        let model = Encoder::load(vb, &config).map_err(|e| load_err(e.to_string()))?;
         let max_tokens = MAX_TOKENS.min(config.max_position_embeddings);
         let (batch_tokenizer, counter) =
             tokenizers_for(counter, max_tokens).map_err(|e| load_err(e.to_string()))?;
@@ -185,19 +186,17 @@ impl Inner {
             .unwrap_or(0);
         let mut ids: Vec<u32> = vec![0; n * len];
         let mut mask: Vec<u32> = vec![0; n * len];
+        let mut lengths = Vec::with_capacity(n);
         for (row, e) in encodings.iter().enumerate() {
             let at = row * len;
             let ids_row = e.get_ids();
             ids[at..at + ids_row.len()].copy_from_slice(ids_row);
-            let mask_row = e.get_attention_mask();
-            mask[at..at + mask_row.len()].copy_from_slice(mask_row);
+            mask[at..at + ids_row.len()].fill(1);
+            lengths.push(ids_row.len());
         }
-        let device = Device::Cpu;
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, (n, len), &device)?;
-            let mask = Tensor::from_vec(mask, (n, len), &device)?;
-            let type_ids = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?;
+            let hidden = self.model.forward(ids, &lengths)?;
+            let mask = Tensor::from_vec(mask, (n, len), &Device::Cpu)?;
             mean_pool_normalized(&hidden, &mask)?.to_vec2::<f32>()
         };
         run().map_err(|e| fail(&e))

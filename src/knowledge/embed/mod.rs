@@ -2,6 +2,7 @@
 //! in-process with candle ([`LocalEmbedder`]) and any OpenAI-compatible HTTP endpoint
 //! ([`OpenAiEmbedder`]).
 
+mod bert;
 mod local;
 mod openai;
 mod settings;
@@ -10,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use bert::Encoder;
 pub use local::{BatchLimits, LocalEmbedder, MAX_TOKENS, length_batches, mean_pool_normalized};
 pub use openai::{OpenAiEmbedder, OpenAiOptions};
 pub use settings::{EmbedSettings, EmbedderKind};

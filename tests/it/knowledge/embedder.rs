@@ -205,3 +205,95 @@ fn the_real_model_puts_a_paraphrase_closer_than_an_unrelated_sentence() {
     let (para, other) = (cosine(&v[0], &v[1]), cosine(&v[0], &v[2]));
     assert!(para > other + 0.2, "paraphrase {para} vs unrelated {other}");
 }
+
+/// The vectors of candle-transformers' BERT for each of `texts` alone (no padding, no batching),
+/// mean-pooled and normalised as the embedder does, with the model in `dir`.
+fn reference_vectors(dir: &Path, texts: &[String], window: usize) -> Vec<Vec<f32>> {
+    let config: Config =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).expect("read config.json"))
+            .expect("parse config.json");
+    let weights = std::fs::read(dir.join("model.safetensors")).expect("read the weights");
+    let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+        .expect("safetensors");
+    let model = BertModel::load(vb, &config).expect("candle-transformers' BERT");
+    let mut tokenizer =
+        tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer.json");
+    tokenizer
+        .with_truncation(Some(tokenizers::TruncationParams {
+            max_length: window,
+            ..Default::default()
+        }))
+        .expect("truncation");
+    tokenizer.with_padding(None);
+    texts
+        .iter()
+        .map(|text| {
+            let ids = tokenizer
+                .encode(text.as_str(), true)
+                .expect("tokenize")
+                .get_ids()
+                .to_vec();
+            let len = ids.len();
+            let ids = Tensor::from_vec(ids, (1, len), &Device::Cpu).expect("ids");
+            let mask = ids.ones_like().expect("mask");
+            let hidden = model
+                .forward(&ids, &ids.zeros_like().expect("types"), Some(&mask))
+                .expect("reference forward pass");
+            support_agent::knowledge::embed::mean_pool_normalized(&hidden, &mask)
+                .and_then(|v| v.to_vec2::<f32>())
+                .expect("pool")
+                .remove(0)
+        })
+        .collect()
+}
+
+/// The largest difference between any two corresponding values.
+fn worst_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.len(), y.len());
+            x.iter().zip(y).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0f32, f32::max)
+}
+
+#[test]
+fn the_encoder_gives_the_vectors_of_candles_bert() {
+    // The tiny generated model: random weights, texts past its 40-token window, batched with
+    // padding by the embedder and one at a time by the reference.
+    let (dir, e) = load_tiny();
+    let texts: Vec<String> = (0..40)
+        .map(|i| {
+            WORDS
+                .iter()
+                .cycle()
+                .skip(i % 3)
+                .take(1 + (i * 11) % 50)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let ours = e.embed_blocking(&texts).expect("embed");
+    let worst = worst_difference(&ours, &reference_vectors(dir.path(), &texts, 40));
+    assert!(worst < 1e-5, "tiny model: differs by {worst}");
+
+    // The real model, on texts from a few words to past its 256-token window.
+    let dir = real_model_dir();
+    let e = LocalEmbedder::load(&dir).expect("run scripts/fetch-model.sh first");
+    let sentence = "I was charged twice for my subscription this month, please refund one of the \
+                    payments (invoice in_1Q2w3E, card ending 4242) before Friday.";
+    let texts: Vec<String> = [1, 2, 5, 9, 14, 40]
+        .iter()
+        .map(|&n| vec![sentence; n].join(" "))
+        .chain([
+            "Hi".to_owned(),
+            "Où est ma commande ? 注文はどこですか".to_owned(),
+        ])
+        .collect();
+    let ours = e.embed_blocking(&texts).expect("embed");
+    let worst = worst_difference(&ours, &reference_vectors(&dir, &texts, 256));
+    assert!(worst < 1e-5, "all-MiniLM-L6-v2: differs by {worst}");
+}
