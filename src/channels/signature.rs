@@ -94,6 +94,14 @@ pub fn header_value(key_id: &str, secret: &str, t: i64, body: &[u8]) -> String {
     format!("t={t},k={key_id},v1={}", sign(secret, t, body))
 }
 
+/// A signature made at `t` is current at `now` within [`TOLERANCE_SECS`] either side.
+fn check_time(t: i64, now: i64) -> Result<(), SignatureError> {
+    if (now - t).abs() > TOLERANCE_SECS {
+        return Err(SignatureError::Stale);
+    }
+    Ok(())
+}
+
 /// Checks a signed request and records its signature; the tenant it acts for when it holds.
 pub async fn verify(
     db: &Db,
@@ -103,9 +111,7 @@ pub async fn verify(
     now: i64,
 ) -> Result<Tenant, SignatureError> {
     let h = parse(header)?;
-    if (now - h.t).abs() > TOLERANCE_SECS {
-        return Err(SignatureError::Stale);
-    }
+    check_time(h.t, now)?;
     let tenant = tenant_of(&h.key_id).ok_or(SignatureError::Mismatch)?;
     let mut tx = db.begin(&tenant).await?;
     let Some(sealed) = find_secret(&mut tx, &h.key_id).await? else {
@@ -322,5 +328,19 @@ mod tests {
         assert!(parse("t=1,k=x").is_err());
         assert!(parse("t=abc,k=x,v1=00").is_err());
         assert!(tenant_of("ik_nothex_0123456789abcdef").is_none());
+    }
+
+    #[test]
+    fn a_time_more_than_five_minutes_either_side_is_stale() {
+        let now = 1_700_000_000;
+        for t in [now - 300, now, now + 300] {
+            assert!(check_time(t, now).is_ok(), "{t}");
+        }
+        for t in [now - 301, now + 301] {
+            assert!(
+                matches!(check_time(t, now), Err(SignatureError::Stale)),
+                "{t}"
+            );
+        }
     }
 }

@@ -155,10 +155,13 @@ async fn only_a_valid_recent_signature_of_the_unchanged_body_is_accepted() {
             signed(&["whsec_wrong0123456789abcdef"], t, &body),
             &body,
         ),
-        ("stale", signed(&[SECRET_A], t - 301, &body), &body),
+        // Ten seconds past the five-minute tolerance, so that the requests sent before these
+        // cannot bring them back inside it; the exact boundary is the unit tests' of
+        // `stripe::webhooks::signature`.
+        ("stale", signed(&[SECRET_A], t - 310, &body), &body),
         (
             "from the future",
-            signed(&[SECRET_A], t + 301, &body),
+            signed(&[SECRET_A], t + 310, &body),
             &body,
         ),
         (
