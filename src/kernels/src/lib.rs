@@ -31,18 +31,29 @@ fn slice_of_mut<'a>(s: &'a mut CpuStorage, l: &Layout, op: &str) -> Result<&'a m
     }
 }
 
-/// `x[r][c] += bias[c]` for a (rows, cols) product, then `x[r][c] = gelu(x[r][c])` when `gelu`
-/// is set (GELU with the error function, as BERT defines it).
-pub struct AddBias {
-    pub gelu: bool,
+/// What follows a bias: nothing, or one of the activations BERT configurations name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// The bias alone.
+    None,
+    /// `gelu`: GELU with the error function.
+    Gelu,
+    /// `gelu_approximate`: GELU's tanh approximation.
+    GeluTanh,
+    /// `relu`.
+    Relu,
 }
+
+/// `x[r][c] = act(x[r][c] + bias[c])` for a (rows, cols) product.
+pub struct AddBias(pub Activation);
 
 impl InplaceOp2 for AddBias {
     fn name(&self) -> &'static str {
-        if self.gelu {
-            "add-bias-gelu"
-        } else {
-            "add-bias"
+        match self.0 {
+            Activation::None => "add-bias",
+            Activation::Gelu => "add-bias-gelu",
+            Activation::GeluTanh => "add-bias-gelu-tanh",
+            Activation::Relu => "add-bias-relu",
         }
     }
     fn cpu_fwd(
@@ -61,14 +72,15 @@ impl InplaceOp2 for AddBias {
                 self.name()
             );
         }
+        let act = self.0;
         x.par_chunks_mut(cols * ROWS_PER_TASK).for_each(|rows| {
             for row in rows.chunks_exact_mut(cols) {
-                if self.gelu {
-                    row.iter_mut()
-                        .zip(bias)
-                        .for_each(|(x, b)| *x = gelu(*x + b));
-                } else {
-                    row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+                let pairs = row.iter_mut().zip(bias);
+                match act {
+                    Activation::None => pairs.for_each(|(x, b)| *x += b),
+                    Activation::Gelu => pairs.for_each(|(x, b)| *x = gelu(*x + b)),
+                    Activation::GeluTanh => pairs.for_each(|(x, b)| *x = gelu_tanh(*x + b)),
+                    Activation::Relu => pairs.for_each(|(x, b)| *x = (*x + b).max(0.0)),
                 }
             }
         });
@@ -153,6 +165,13 @@ impl InplaceOp1 for MaskedSoftmax {
             });
         Ok(())
     }
+}
+
+/// GELU's tanh approximation, as candle computes it:
+/// `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
+#[inline]
+pub fn gelu_tanh(x: f32) -> f32 {
+    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
 }
 
 /// GELU: `x/2 · (1 + erf(x/√2))`.

@@ -12,7 +12,7 @@
 use candle_core::{Result, Tensor, bail};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
-use support_agent_kernels::{AddBias, AddBiasResidual, MaskedSoftmax};
+use support_agent_kernels::{Activation, AddBias, AddBiasResidual, MaskedSoftmax};
 
 /// A BERT encoder's weights, laid out for [`Encoder::forward`].
 pub struct Encoder {
@@ -24,6 +24,8 @@ pub struct Encoder {
     heads: usize,
     head_dim: usize,
     hidden: usize,
+    /// The intermediate layer's activation.
+    activation: Activation,
 }
 
 struct Norm {
@@ -49,9 +51,11 @@ struct Layer {
 impl Encoder {
     /// Loads the weights of a BERT checkpoint (with or without a `bert.` prefix).
     pub fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
-        if config.hidden_act != HiddenAct::Gelu {
-            bail!("only BERT models with the exact GELU activation are supported");
-        }
+        let activation = match config.hidden_act {
+            HiddenAct::Gelu => Activation::Gelu,
+            HiddenAct::GeluApproximate => Activation::GeluTanh,
+            HiddenAct::Relu => Activation::Relu,
+        };
         let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
             vb
         } else {
@@ -120,6 +124,7 @@ impl Encoder {
             heads,
             head_dim,
             hidden: h,
+            activation,
         })
     }
 
@@ -150,7 +155,7 @@ impl Encoder {
         };
         for layer in &self.layers {
             let qkv = x.matmul(&layer.qkv)?;
-            qkv.inplace_op2(&layer.qkv_bias, &AddBias { gelu: false })?;
+            qkv.inplace_op2(&layer.qkv_bias, &AddBias(Activation::None))?;
             // (n, len, 3, heads, d) -> (3, n, heads, len, d): the only copy the attention needs.
             let qkv = qkv
                 .reshape((n, len, 3, heads, d))?
@@ -168,7 +173,7 @@ impl Encoder {
             attended.inplace_op3(&layer.attention_out_bias, &x, &AddBiasResidual)?;
             x = layer.attention_norm.forward(&attended)?;
             let inner = x.matmul(&layer.intermediate)?;
-            inner.inplace_op2(&layer.intermediate_bias, &AddBias { gelu: true })?;
+            inner.inplace_op2(&layer.intermediate_bias, &AddBias(self.activation))?;
             let out = inner.matmul(&layer.out)?;
             out.inplace_op3(&layer.out_bias, &x, &AddBiasResidual)?;
             x = layer.out_norm.forward(&out)?;

@@ -18,9 +18,14 @@ const WORDS: [&str; 14] = [
 
 /// Writes config.json, tokenizer.json and model.safetensors of a 1-layer, 8-dimension BERT.
 fn tiny_model(dir: &Path) {
+    tiny_model_with(dir, "gelu");
+}
+
+/// [`tiny_model`] with the intermediate layer's activation `hidden_act`.
+fn tiny_model_with(dir: &Path, hidden_act: &str) {
     let config = json!({
         "vocab_size": 4 + WORDS.len(), "hidden_size": 8, "num_hidden_layers": 1,
-        "num_attention_heads": 2, "intermediate_size": 16, "hidden_act": "gelu",
+        "num_attention_heads": 2, "intermediate_size": 16, "hidden_act": hidden_act,
         "hidden_dropout_prob": 0.0, "max_position_embeddings": 40, "type_vocab_size": 2,
         "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
         "position_embedding_type": "absolute", "model_type": "bert"
@@ -261,9 +266,9 @@ fn worst_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 
 #[test]
 fn the_encoder_gives_the_vectors_of_candles_bert() {
-    // The tiny generated model: random weights, texts past its 40-token window, batched with
-    // padding by the embedder and one at a time by the reference.
-    let (dir, e) = load_tiny();
+    // The tiny generated model with each activation a BERT config can name: random weights,
+    // texts past its 40-token window, batched with padding by the embedder and one at a time by
+    // the reference.
     let texts: Vec<String> = (0..40)
         .map(|i| {
             WORDS
@@ -276,9 +281,14 @@ fn the_encoder_gives_the_vectors_of_candles_bert() {
                 .join(" ")
         })
         .collect();
-    let ours = e.embed_blocking(&texts).expect("embed");
-    let worst = worst_difference(&ours, &reference_vectors(dir.path(), &texts, 40));
-    assert!(worst < 1e-5, "tiny model: differs by {worst}");
+    for act in ["gelu", "geluapproximate", "relu"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        tiny_model_with(dir.path(), act);
+        let e = LocalEmbedder::load(dir.path()).expect("load the tiny model");
+        let ours = e.embed_blocking(&texts).expect("embed");
+        let worst = worst_difference(&ours, &reference_vectors(dir.path(), &texts, 40));
+        assert!(worst < 1e-5, "tiny model with {act}: differs by {worst}");
+    }
 
     // The real model, on texts from a few words to past its 256-token window.
     let dir = real_model_dir();
