@@ -147,6 +147,9 @@ impl InplaceOp1 for MaskedSoftmax {
         if per_text != self.heads * len * len || scores.len() != n * per_text {
             bail!("{name}: the scores are not (texts, heads, len, len)");
         }
+        if self.lengths.iter().any(|&l| l == 0 || l > len) {
+            bail!("{name}: every text needs between 1 and {len} tokens");
+        }
         scores
             .par_chunks_mut(per_text)
             .zip(&self.lengths)

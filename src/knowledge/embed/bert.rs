@@ -129,8 +129,8 @@ impl Encoder {
     }
 
     /// The last hidden states, (n, len, hidden), of `n` texts given as `ids` (n × len token ids,
-    /// each row padded after its `lengths[row]` tokens). Padded positions attend to nothing and
-    /// nothing attends to them; their own states are meaningless and must be masked out.
+    /// each row padded after its `lengths[row]` tokens). No position attends to padding; the
+    /// padded positions' own states are meaningless and must be masked out.
     pub fn forward(&self, ids: Vec<u32>, lengths: &[usize]) -> Result<Tensor> {
         let n = lengths.len();
         if n == 0 || !ids.len().is_multiple_of(n) {
