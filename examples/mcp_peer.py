@@ -2,10 +2,11 @@
 MCP SDK (mcp==2.3.0, stateless Streamable HTTP, JSON responses) serving `lookup_customer` by email
 over the same database, as the same role, with the same SQL as the Rust server's path: the bearer
 token verified (HS256, iss, aud, exp, sub, jti, as src/auth does), then one tenant transaction
-(`BEGIN; SET LOCAL app.current_user_id = '<uuid>'`, the revocation check, the customer by email,
-its open-ticket count, `COMMIT`). It does not write an audit row (the Rust server does, batched):
-the peer does less work per call than the server it is compared with. Not a test; a benchmark's
-peer. Needs DATABASE_URL, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE (scripts/bench-mcp-wrk.sh sets them).
+(`BEGIN; SET LOCAL app.current_user_id = '<uuid>'`, the revocation check, the customer by email
+with its open-ticket count in one statement, `COMMIT`). It does not write an audit row (the Rust
+server does, batched): the peer does less work per call than the server it is compared with. Not a
+test; a benchmark's peer. Needs DATABASE_URL, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE
+(scripts/bench-mcp-wrk.sh sets them).
 
     .venv-mcp-peer/bin/python examples/mcp_peer.py --port 18082
 """
@@ -21,19 +22,27 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 
-# The same statements as src/accounts/revocations.rs::check and src/customers/store.rs.
+# The same statements as src/accounts/revocations.rs::check (one for a token without a session,
+# one for a token with one) and src/customers/store.rs::find_summary (the customer with its
+# open-ticket count).
 REVOCATION_CHECK = (
     "SELECT u.tokens_valid_after, "
     "EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.user_id = $1 AND r.jti = $2), "
-    "($3::uuid IS NULL OR EXISTS (SELECT 1 FROM sessions s "
-    "WHERE s.user_id = $1 AND s.id = $3 AND s.revoked_at IS NULL AND s.expires_at > now())) "
+    "true "
     "FROM users u WHERE u.id = $1"
 )
-FIND_BY_EMAIL = "SELECT * FROM customers WHERE user_id = $1 AND email = $2"
-OPEN_TICKETS = (
-    "SELECT customer_id, count(*) FROM tickets "
-    "WHERE user_id = $1 AND customer_id = ANY($2) AND status IN ('open', 'pending') "
-    "GROUP BY customer_id"
+REVOCATION_CHECK_IN_SESSION = (
+    "SELECT u.tokens_valid_after, "
+    "EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.user_id = $1 AND r.jti = $2), "
+    "EXISTS (SELECT 1 FROM sessions s "
+    "WHERE s.user_id = $1 AND s.id = $3 AND s.revoked_at IS NULL AND s.expires_at > now()) "
+    "FROM users u WHERE u.id = $1"
+)
+FIND_SUMMARY_BY_EMAIL = (
+    "SELECT c.*, (SELECT count(*) FROM tickets t "
+    "WHERE t.user_id = $1 AND t.customer_id = c.id "
+    "AND t.status IN ('open', 'pending')) AS open_tickets "
+    "FROM customers c WHERE c.user_id = $1 AND c.email = $2"
 )
 
 SECRET = os.environ["JWT_SECRET"]
@@ -81,13 +90,15 @@ async def lookup_customer(ctx: Context, email: str) -> dict[str, Any]:
         # One round trip, as the Rust server's Db::begin: the literal is a typed UUID's text.
         await conn.execute(f"BEGIN; SET LOCAL app.current_user_id = '{user_id}'")
         try:
-            row = await conn.fetchrow(REVOCATION_CHECK, user_id, jti, sid)
+            if sid is None:
+                row = await conn.fetchrow(REVOCATION_CHECK, user_id, jti)
+            else:
+                row = await conn.fetchrow(REVOCATION_CHECK_IN_SESSION, user_id, jti, sid)
             if row is None or row[1] or not row[2]:
                 raise Refused("the token has been revoked")
-            customer = await conn.fetchrow(FIND_BY_EMAIL, user_id, email.strip().lower())
+            customer = await conn.fetchrow(FIND_SUMMARY_BY_EMAIL, user_id, email.strip().lower())
             customers = []
             if customer is not None:
-                counts = dict(await conn.fetch(OPEN_TICKETS, user_id, [customer["id"]]))
                 customers.append(
                     {
                         "id": str(customer["id"]),
@@ -95,7 +106,7 @@ async def lookup_customer(ctx: Context, email: str) -> dict[str, Any]:
                         "email": customer["email"],
                         "phone": customer["phone"],
                         "stripe_customer_id": customer["stripe_customer_id"],
-                        "open_tickets": counts.get(customer["id"], 0),
+                        "open_tickets": customer["open_tickets"],
                     }
                 )
             await conn.execute("COMMIT")

@@ -2,10 +2,11 @@
 //!
 //! [`AuditLog::direct`] writes each call in its own transaction before the call returns (the
 //! simplest, for low volumes). [`AuditLog::spawn`] queues calls to a background writer that
-//! drains the queue in batches of up to [`MAX_BATCH`] and writes each tenant's part of a batch in
-//! one transaction of its own ([`super::store::record_batch`]): one commit per tenant and batch
-//! instead of one per call, which is what lets the HTTP server reach its throughput target, and a
-//! row one tenant cannot write never costs another tenant its rows. A queued call is written
+//! drains the queue in batches of up to [`MAX_BATCH`] and writes each batch in one statement,
+//! each tenant's part under its own tenant context ([`super::store::record_batch`]): one round
+//! trip per batch instead of a transaction per call, which is what lets the HTTP server reach its
+//! throughput target when many tenants call at once, and a row one tenant cannot write never
+//! costs another tenant its rows. A queued call is written
 //! within a batch's time; [`AuditLog::flush`] waits until everything queued so far is written,
 //! and the HTTP server flushes when it shuts down. A crash can lose the calls still queued.
 

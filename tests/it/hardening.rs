@@ -182,7 +182,15 @@ async fn one_tenants_failing_audit_rows_cost_no_other_tenant_its_rows() {
         (b, call("get_ticket")),
         (a, call("list_tickets")),
     ];
-    audit::store::record_batch(&t.db, &batch).await;
+    let written = audit::store::record_batch(&t.db, &batch).await;
+    assert_eq!(
+        written,
+        audit::store::BatchWritten {
+            rows: 2,
+            in_one_statement: false
+        },
+        "A's rows fail the batch's statement; it is written again tenant by tenant"
+    );
     let rows: Vec<(uuid::Uuid, String)> =
         sqlx::query_as("SELECT user_id, tool FROM tool_calls ORDER BY tool")
             .fetch_all(&t.owner)
@@ -196,6 +204,95 @@ async fn one_tenants_failing_audit_rows_cost_no_other_tenant_its_rows() {
         ],
         "B keeps both of its rows"
     );
+}
+
+#[tokio::test]
+async fn a_batch_of_many_tenants_calls_is_written_each_row_under_its_own_tenant() {
+    let t = TestDb::new().await;
+    let tenants = [
+        new_tenant(&t.db, "A").await,
+        new_tenant(&t.db, "B").await,
+        new_tenant(&t.db, "C").await,
+    ];
+    let call = |tool: &'static str, outcome| NewToolCall {
+        kind: CallKind::Tool,
+        tool,
+        args_hmac: "0".repeat(64),
+        outcome,
+        latency_us: 7,
+        transport: Transport::Http,
+    };
+    // Interleaved, as the writer's queue holds them when many tenants call at once.
+    let mut batch = Vec::new();
+    for i in 0..9 {
+        let tool = ["list_tickets", "get_ticket", "lookup_customer"][i / 3];
+        batch.push((tenants[i % 3], call(tool, Outcome::Ok)));
+    }
+    batch.push((tenants[1], call("search_knowledge", Outcome::NotFound)));
+    let written = audit::store::record_batch(&t.db, &batch).await;
+    assert_eq!(
+        written,
+        audit::store::BatchWritten {
+            rows: batch.len() as u64,
+            in_one_statement: true
+        }
+    );
+    for (i, tenant) in tenants.iter().enumerate() {
+        // Read back under the tenant's own context: its rows, and no other tenant's.
+        let mut tx = t.db.begin(tenant).await.expect("begin");
+        let mut seen: Vec<(uuid::Uuid, String, Outcome)> = audit::store::recent(&mut tx, 100)
+            .await
+            .expect("recent")
+            .into_iter()
+            .map(|c| (c.user_id, c.tool, c.outcome))
+            .collect();
+        tx.commit().await.expect("commit");
+        seen.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut expected: Vec<(uuid::Uuid, String, Outcome)> = batch
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(t, c)| (t.id(), c.tool.to_owned(), c.outcome))
+            .collect();
+        expected.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(seen, expected, "tenant {i}");
+    }
+    assert_eq!(t.count("tool_calls").await, batch.len() as i64);
+}
+
+#[tokio::test]
+async fn writing_a_batch_of_audit_rows_leaves_no_tenant_context_behind() {
+    let t = TestDb::new().await;
+    let a = new_tenant(&t.db, "A").await;
+    let c = crate::common::new_customer(&t.db, &a, "Bob", "bob@example.com").await;
+    let mut conn = t.db.pool().acquire().await.expect("conn");
+    sqlx::raw_sql("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .expect("begin");
+    let written: i64 = sqlx::query_scalar(
+        "SELECT record_tool_calls($1, $2, '{tool}', '{get_ticket}', $3, '{ok}', '{1}', '{http}')",
+    )
+    .bind(vec![a.id()])
+    .bind(vec![uuid::Uuid::now_v7()])
+    .bind(vec!["0".repeat(64)])
+    .fetch_one(&mut *conn)
+    .await
+    .expect("record_tool_calls");
+    assert_eq!(written, 1);
+    // Later statements of the same transaction do not run as the batch's last tenant.
+    let (context, customers): (Option<String>, i64) = sqlx::query_as(
+        "SELECT current_setting('app.current_user_id', true), (SELECT count(*) FROM customers)",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("after the batch");
+    assert_eq!(context.as_deref(), Some(""));
+    assert_eq!(customers, 0, "customer {} is not visible", c.id);
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *conn)
+        .await
+        .expect("commit");
+    assert_eq!(t.count("tool_calls").await, 1);
 }
 
 #[tokio::test]
