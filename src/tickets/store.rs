@@ -132,35 +132,50 @@ pub async fn list(
         .transpose()
         .map_err(|e| StoreError::invalid("cursor", e.to_string()))?;
     let limit = limit.clamp(1, 100);
-    let user_id = tx.user_id();
-    let mut rows = sqlx::query_as::<_, Ticket>(
-        // language=PostgreSQL
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM tickets \
-         WHERE user_id = $1 \
-           AND ($2::text IS NULL OR status = $2) \
-           AND ($3::text IS NULL OR priority = $3) \
-           AND ($4::uuid IS NULL OR customer_id = $4) \
-           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
-           AND ($8::boolean IS NULL OR needs_human = $8) \
-           AND ($9::text IS NULL OR category = $9) \
-         ORDER BY created_at DESC, id DESC \
-         LIMIT $7"
-        ),
-    )
-    .bind(user_id)
-    .bind(filter.status.map(Status::as_str))
-    .bind(filter.priority.map(Priority::as_str))
-    .bind(filter.customer_id)
-    .bind(after.map(|c| c.created_at))
-    .bind(after.map(|c| c.id))
-    .bind(limit + 1)
-    .bind(filter.needs_human)
-    .bind(filter.category.as_deref())
-    .fetch_all(tx.conn())
-    .await?;
+    // Only the filters that are set, each a condition of its own, rather than one statement with
+    // `($2::text IS NULL OR status = $2) AND …` for all of them: PostgreSQL planned that one anew
+    // on every call (its best index depends on which filters are set, so its generic plan never
+    // won), 9 % of the machine under `list_tickets` load (BENCHMARKS-mcp.md, 2026-12-08). Each
+    // combination is a prepared statement of its own that settles on a generic plan. Only fixed
+    // fragments are pushed; every value is bound.
+    let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tickets WHERE user_id = "
+    ));
+    query.push_bind(tx.user_id());
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(priority) = filter.priority {
+        query.push(" AND priority = ").push_bind(priority.as_str());
+    }
+    if let Some(customer_id) = filter.customer_id {
+        query.push(" AND customer_id = ").push_bind(customer_id);
+    }
+    if let Some(after) = &after {
+        query
+            .push(" AND (created_at, id) < (")
+            .push_bind(after.created_at)
+            .push(", ")
+            .push_bind(after.id)
+            .push(")");
+    }
+    if let Some(needs_human) = filter.needs_human {
+        query.push(" AND needs_human = ").push_bind(needs_human);
+    }
+    if let Some(category) = filter.category.as_deref() {
+        query
+            .push(" AND category = ")
+            .push_bind(category.to_owned());
+    }
+    query
+        .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(limit + 1);
+    let mut rows = query
+        .build_query_as::<Ticket>()
+        .fetch_all(tx.conn())
+        .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|t| {
