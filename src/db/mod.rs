@@ -94,15 +94,29 @@ impl Db {
         customer: Option<Uuid>,
     ) -> Result<TenantTx, StoreError> {
         let set = set_local_sql(tenant.id(), customer);
-        let tx = if self.is_citus().await? {
-            let mut tx = self.pool.begin().await?;
-            sqlx::raw_sql(AssertSqlSafe(set)).execute(&mut *tx).await?;
-            tx
-        } else {
-            self.pool
-                .begin_with(AssertSqlSafe(format!("BEGIN; {set}")))
-                .await?
-        };
+        let citus = self.is_citus().await?;
+        let pool = self.pool.clone();
+        // On a task of its own, because sqlx's `begin` is not safe to cancel: a caller dropped
+        // after `BEGIN; SET LOCAL …` was queued but before its reply (a client that went away)
+        // left nothing to roll it back — sqlx's guard rolls back only once the reply has raised
+        // its transaction depth — and the connection went back to the pool inside a transaction
+        // that still held this tenant's context. The task always finishes the `BEGIN`; if its
+        // caller has gone, the transaction it returns is dropped there, which queues the
+        // `ROLLBACK` that the pool's release ping then sends.
+        let begun = tokio::spawn(async move {
+            if citus {
+                let mut tx = pool.begin().await?;
+                sqlx::raw_sql(AssertSqlSafe(set)).execute(&mut *tx).await?;
+                Ok(tx)
+            } else {
+                pool.begin_with(AssertSqlSafe(format!("BEGIN; {set}")))
+                    .await
+            }
+        });
+        let tx = begun
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
+            .map_err(StoreError::from)?;
         Ok(TenantTx {
             tx,
             tenant: *tenant,

@@ -1,6 +1,10 @@
 //! R3: the tenant context is transaction-local, so one pooled connection serving tenants in turn,
 //! even after a failed transaction, never carries one tenant's context into the next.
 
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
 use support_agent::customers;
 use support_agent::tickets::{self, NewTicket};
 
@@ -102,4 +106,57 @@ async fn a_transaction_that_fails_midway_leaves_no_context_for_the_next_tenant()
             .await
             .expect("setting");
     assert_eq!(setting, None);
+}
+
+/// A request that goes away while its transaction is beginning (the client disconnected) must
+/// not leave the pooled connection inside that transaction, with that tenant's context, for the
+/// next borrower. The `begin` is polled a few times, left while PostgreSQL answers, and dropped,
+/// at many points of its round trip; one pooled connection, so the next borrower gets that one.
+#[tokio::test]
+async fn a_transaction_cancelled_while_it_begins_leaves_no_transaction_or_context_in_the_pool() {
+    let t = TestDb::with_max_connections(1).await;
+    let a = new_tenant(&t.db, "Acme").await;
+    let mut cancelled = 0;
+    for round in 0..200u64 {
+        // The connection back in the pool first (its release ping done), so that the first poll
+        // finds it and writes the `BEGIN`.
+        while t.db.pool().num_idle() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut begin = Box::pin(t.db.begin(&a));
+        let mut done = false;
+        for _ in 0..=(round % 3) {
+            done = std::future::poll_fn(|cx| Poll::Ready(begin.as_mut().poll(cx).is_ready())).await;
+            if done {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if !done {
+            // PostgreSQL answers meanwhile; nobody reads the answer.
+            std::thread::sleep(Duration::from_micros((round % 5) * 100));
+            cancelled += 1;
+        }
+        drop(begin);
+        // The next borrower of the one connection: outside any transaction (a savepoint is
+        // refused there), with no tenant context.
+        let mut conn = t.db.pool().acquire().await.expect("next borrower");
+        let in_transaction = sqlx::raw_sql("SAVEPOINT probe; RELEASE SAVEPOINT probe")
+            .execute(&mut *conn)
+            .await
+            .is_ok();
+        let context: Option<String> =
+            sqlx::query_scalar("SELECT current_setting('app.current_user_id', true)")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("context");
+        assert!(
+            !in_transaction && context.as_deref().unwrap_or("").is_empty(),
+            "round {round}: the connection came back inside a transaction, context {context:?}"
+        );
+    }
+    assert!(
+        cancelled > 0,
+        "no begin was cancelled: the test proves nothing"
+    );
 }
