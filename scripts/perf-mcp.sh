@@ -11,7 +11,8 @@
 #   bash scripts/bench-seed.sh; cargo build --locked --release --bin support-agent --example mcp_bench
 #   LOAD=random bash scripts/perf-mcp.sh      # BIN=… OUT=target/perf-mcp POOL=16
 #
-# Needs perf (Debian's linux-perf) and, for LOAD=wrk, wrk; loopback only; bounded in time.
+# Installs perf (Debian's linux-perf) and wrk when missing, as its sibling scripts do; loopback
+# only; bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,11 @@ MCP_BENCH=${MCP_BENCH:-target/release/examples/mcp_bench}
 OUT=${OUT:-target/perf-mcp}
 PORT=${PORT:-18083}
 mkdir -p "$OUT"
-command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need perf || { [ "$LOAD" = wrk ] && ! need wrk; }; then
+  apt-get install -y -qq linux-perf wrk >&2 ||
+    { apt-get update -qq >&2 && apt-get install -y -qq linux-perf wrk >&2; }
+fi
 
 env_get() { sed -n "s/^$1=//p" .env | tail -n 1; }
 app=$(env_get DATABASE_URL)

@@ -165,9 +165,7 @@ pub async fn list(
         query.push(" AND needs_human = ").push_bind(needs_human);
     }
     if let Some(category) = filter.category.as_deref() {
-        query
-            .push(" AND category = ")
-            .push_bind(category.to_owned());
+        query.push(" AND category = ").push_bind(category);
     }
     query
         .push(" ORDER BY created_at DESC, id DESC LIMIT ")
